@@ -9,6 +9,10 @@ import (
 	"syscall"
 
 	"github.com/cortex-gate/cortex-gate/cli"
+
+	// Fallback CA roots, used only when the system has none (a scratch
+	// image, a bare container): the gate must still reach Cortex over TLS.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {

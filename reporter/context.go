@@ -27,13 +27,18 @@ type Context struct {
 }
 
 // BlobURL is the web address of a file at the head commit, or "" when the
-// context does not know the forge. Path segments are escaped.
+// context does not know the forge or the path could leave the repository
+// (a "." or ".." segment from a hostile scan would resolve to any page of
+// the forge). Path segments are escaped.
 func (c Context) BlobURL(path string) string {
 	if c.ServerURL == "" || c.RepoPath == "" || c.HeadSHA == "" || path == "" {
 		return ""
 	}
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	for i, s := range segs {
+		if s == "." || s == ".." || s == "" {
+			return ""
+		}
 		segs[i] = url.PathEscape(s)
 	}
 	base := strings.TrimSuffix(c.ServerURL, "/") + "/" + c.RepoPath

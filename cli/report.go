@@ -1,0 +1,303 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cortex-gate/cortex-gate/ciplatform"
+	"github.com/cortex-gate/cortex-gate/config"
+	"github.com/cortex-gate/cortex-gate/filecmd"
+	"github.com/cortex-gate/cortex-gate/gate"
+	ghpublish "github.com/cortex-gate/cortex-gate/publish/github"
+	glpublish "github.com/cortex-gate/cortex-gate/publish/gitlab"
+	"github.com/cortex-gate/cortex-gate/reporter"
+	"github.com/cortex-gate/cortex-gate/reporter/codequality"
+	"github.com/cortex-gate/cortex-gate/reporter/console"
+	"github.com/cortex-gate/cortex-gate/reporter/jsonreport"
+	"github.com/cortex-gate/cortex-gate/reporter/junit"
+	"github.com/cortex-gate/cortex-gate/reporter/markdown"
+	"github.com/cortex-gate/cortex-gate/reporter/sarif"
+)
+
+// consoleTopIssues is how many issues the console block lists.
+const consoleTopIssues = 10
+
+// reporting sends one Result everywhere the settings ask for.
+type reporting struct {
+	env    Env
+	log    logger
+	s      *config.Settings
+	ci     ciplatform.Context
+	change gate.Change
+	ctx    reporter.Context
+	tuning gateTuning
+
+	commentURL string
+	reportFile string
+}
+
+func newReporting(env Env, log logger, s *config.Settings, ci ciplatform.Context, c gate.Change, t gateTuning) *reporting {
+	hint := "the report files"
+	if ci.Platform == ciplatform.GitHub {
+		hint = "the job summary"
+	}
+	repoPath := ci.RepoPath
+	if repoPath == "" && c.Repository != "" {
+		repoPath = c.Repository
+		if c.Organization != "" {
+			repoPath = c.Organization + "/" + c.Repository
+		}
+	}
+	return &reporting{env: env, log: log, s: s, ci: ci, change: c, tuning: t, ctx: reporter.Context{
+		ServerURL: ci.ServerURL, Platform: string(ci.Platform), RepoPath: repoPath, HeadSHA: c.CommitSHA,
+		MaxCommentItems: s.MaxCommentItems, FullReportHint: hint, RunURL: ci.RunURL,
+	}}
+}
+
+// report writes every report. Local files come first: after a signal there
+// is little time, and the network ones get only a moment.
+func (r *reporting) report(ctx context.Context, res *gate.Result) {
+	r.log.Group("Cortex verdict: " + string(res.Verdict))
+	if err := console.Verdict(r.stdout(), res, consoleTopIssues); err != nil {
+		r.log.Warningf("failed to print the verdict: %v", err)
+	}
+	r.log.EndGroup()
+	if r.ci.Platform == ciplatform.GitHub {
+		for _, line := range console.Annotations(res) {
+			fmt.Fprintln(r.stdout(), line)
+		}
+	}
+
+	r.writeFiles(res)
+	// Network reports get their own time: the run's context may be done
+	// (timeout, signal) and the verdict must still be posted when it can.
+	budget := 60 * time.Second
+	if ctx.Err() != nil {
+		budget = time.Second
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+	defer cancel()
+	r.comment(pctx, res)
+	r.checkRun(pctx, res)
+	r.writeJSON(res) // after the forges: it holds their warnings
+	r.summary(res)
+	r.outputs(res)
+}
+
+func (r *reporting) stdout() io.Writer {
+	return &redactor{w: r.env.Stdout, secrets: nonEmpty(r.s.Secrets())}
+}
+
+func (r *reporting) writeFiles(res *gate.Result) {
+	files := []struct {
+		path  string
+		write func(io.Writer, *gate.Result, reporter.Context) error
+		what  string
+	}{
+		{r.s.SARIFFile, sarif.Write, "SARIF"},
+		{r.s.JUnitFile, junit.Write, "JUnit"},
+		{r.s.CodeQualityFile, codequality.Write, "Code Quality"},
+	}
+	for _, f := range files {
+		if f.path != "" {
+			r.writeFile(f.path, f.what, func(w io.Writer) error { return f.write(w, res, r.ctx) })
+		}
+	}
+}
+
+func (r *reporting) writeJSON(res *gate.Result) {
+	if r.s.JSONFile != "" {
+		if r.writeFile(r.s.JSONFile, "JSON", func(w io.Writer) error { return jsonreport.Write(w, res, r.ctx) }) {
+			r.reportFile = r.s.JSONFile
+		}
+	}
+}
+
+// writeFile writes a report atomically: a reader never sees half a file.
+func (r *reporting) writeFile(path, what string, write func(io.Writer) error) bool {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		r.log.Warningf("failed to render the %s report: %v", what, err)
+		return false
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			r.log.Warningf("failed to create the folder of the %s report %s: %v", what, path, err)
+			return false
+		}
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		r.log.Warningf("failed to write the %s report %s: %v", what, path, err)
+		return false
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		r.log.Warningf("failed to write the %s report %s: %v", what, path, err)
+		return false
+	}
+	r.log.Infof("Wrote the %s report to %s", what, path)
+	return true
+}
+
+func (r *reporting) marker() string {
+	return markdown.Marker(r.ctx.RepoPath, r.change.PRID, r.change.ScanType)
+}
+
+// comment posts or updates the sticky PR/MR comment. A failure is a
+// warning: the verdict stands whatever the forge says.
+func (r *reporting) comment(ctx context.Context, res *gate.Result) {
+	if r.s.Comment == config.CommentOff || r.change.PRID == "" {
+		return
+	}
+	body := markdown.Comment(res, r.ctx, r.marker())
+	if r.tuning.commentPreview {
+		r.log.Group("The PR comment cortex-gate would post")
+		fmt.Fprintln(r.stdout(), body)
+		r.log.EndGroup()
+	}
+	if r.tuning.commentFile != "" {
+		r.writeFile(r.tuning.commentFile, "PR comment", func(w io.Writer) error {
+			_, err := io.WriteString(w, body)
+			return err
+		})
+	}
+	pr, _ := strconv.Atoi(r.change.PRID)
+	var url string
+	var err error
+	switch {
+	case r.ci.Platform == ciplatform.GitHub && r.s.GitHubToken != "":
+		owner, repo := splitRepoPath(r.ctx.RepoPath)
+		var c *ghpublish.Client
+		if c, err = ghpublish.New(ghpublish.Config{Token: r.s.GitHubToken, APIURL: r.ci.APIURL, Owner: owner, Repo: repo, HTTPClient: r.forgeHTTP()}); err == nil {
+			url, err = c.UpsertComment(ctx, pr, r.marker(), body)
+		}
+		if err != nil && ghpublish.IsPermission(err) {
+			r.warn(res, "the GitHub token cannot write PR comments (a pull request from a fork gets a read-only token); the job summary and annotations still show the verdict")
+			return
+		}
+	case r.ci.Platform == ciplatform.GitLab && r.s.GitLabToken != "":
+		var c *glpublish.Client
+		if c, err = glpublish.New(glpublish.Config{Token: r.s.GitLabToken, APIURL: r.ci.APIURL, ProjectID: firstNonEmpty(r.ci.ProjectID, r.ctx.RepoPath), ProjectURL: r.ci.ProjectURL, HTTPClient: r.forgeHTTP()}); err == nil {
+			url, err = c.UpsertNote(ctx, pr, r.marker(), body)
+		}
+		if err != nil && glpublish.IsPermission(err) {
+			r.warn(res, "the GitLab token cannot write merge request notes (CI_JOB_TOKEN cannot; use a project access token with the api scope in gitlab-token)")
+			return
+		}
+	case r.ci.Platform == ciplatform.GitLab:
+		r.log.Infof("No gitlab-token: the merge request note is skipped (CI_JOB_TOKEN cannot post notes).")
+		return
+	default:
+		if r.ci.Platform == ciplatform.GitHub {
+			r.log.Infof("No github-token: the PR comment is skipped.")
+		}
+		return
+	}
+	if err != nil {
+		r.warn(res, "failed to post the PR comment: "+err.Error())
+		return
+	}
+	r.commentURL = url
+	r.log.Infof("PR comment: %s", url)
+}
+
+func (r *reporting) checkRun(ctx context.Context, res *gate.Result) {
+	if !r.s.CheckRun {
+		return
+	}
+	if r.ci.Platform != ciplatform.GitHub || r.s.GitHubToken == "" || r.change.CommitSHA == "" {
+		r.log.Warningf("check-run is true, but a check run needs GitHub Actions, a github-token and the head commit: skipped")
+		return
+	}
+	owner, repo := splitRepoPath(r.ctx.RepoPath)
+	c, err := ghpublish.New(ghpublish.Config{Token: r.s.GitHubToken, APIURL: r.ci.APIURL, Owner: owner, Repo: repo, HTTPClient: r.forgeHTTP()})
+	var url string
+	if err == nil {
+		url, err = c.CheckRun(ctx, ghpublish.CheckRun{
+			HeadSHA: r.change.CommitSHA, Title: res.Message, Summary: markdown.Comment(res, r.ctx, ""),
+			Conclusion: conclusion(res), DetailsURL: r.ci.RunURL,
+			Annotations: ghpublish.AnnotationsFor(res), StartedAt: res.StartedAt, CompletedAt: res.FinishedAt,
+		})
+	}
+	if err != nil {
+		if ghpublish.IsPermission(err) {
+			r.warn(res, "the GitHub token cannot create check runs (it needs checks: write; a fork's token is read-only)")
+			return
+		}
+		r.warn(res, "failed to create the check run: "+err.Error())
+		return
+	}
+	r.log.Infof("Check run: %s", url)
+}
+
+// warn logs a reporting problem and keeps it in the result, so the summary
+// and the JSON report show it too.
+func (r *reporting) warn(res *gate.Result, msg string) {
+	r.log.Warningf("%s", msg)
+	res.Warnings = append(res.Warnings, msg)
+}
+
+func (r *reporting) summary(res *gate.Result) {
+	path := r.env.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return
+	}
+	if err := filecmd.AppendSummary(path, markdown.Summary(res, r.ctx)); err != nil {
+		r.log.Warningf("failed to write the job summary: %v", err)
+	}
+}
+
+func (r *reporting) outputs(res *gate.Result) {
+	path := r.env.Getenv("GITHUB_OUTPUT")
+	if path == "" {
+		return
+	}
+	out := jsonreport.Outputs(res)
+	out["comment-url"] = r.commentURL
+	out["report-file"] = r.reportFile
+	if err := filecmd.SetOutputs(path, out); err != nil {
+		r.log.Warningf("failed to write the step outputs: %v", err)
+	}
+}
+
+func (r *reporting) forgeHTTP() *http.Client { return nil }
+
+func splitRepoPath(p string) (owner, repo string) {
+	if i := lastSlash(p); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return "", p
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// conclusion is the check run's conclusion; a cancelled run says so.
+func conclusion(res *gate.Result) string {
+	if res.Cancelled {
+		return "cancelled"
+	}
+	return ghpublish.Conclusion(res.Verdict, res.Enforced)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cortex_test
+
+const raceEnabled = false
