@@ -36,6 +36,9 @@ const (
 const apiPrefix = "/public_api/appsec/v1"
 
 // Config configures a Client. Only BaseURL, KeyID and Key are required.
+//
+// Retries wait about 1s, doubling with 25% jitter up to 30s, within
+// MaxRetryTime; a budget under 8s shrinks the waits so it still buys a few.
 type Config struct {
 	BaseURL        string        // tenant URL; NormalizeBaseURL applied
 	KeyID, Key     string        // surrounding white space is trimmed (pasted secrets often end in a newline)

@@ -103,7 +103,7 @@ func (c *Client) attempt(ctx context.Context, endpoint string, u *url.URL, read 
 			return backoff.Permanent(cerr)
 		}
 		// Wait refuses up front when the deadline would pass first.
-		return backoff.Permanent(fmt.Errorf("failed to wait for the rate limiter: %w", context.DeadlineExceeded))
+		return backoff.Permanent(fmt.Errorf("%s: the rate limit allows no request before the deadline: %w", endpoint, context.DeadlineExceeded))
 	}
 
 	actx, cancel := context.WithTimeout(ctx, c.reqTimeout)

@@ -158,4 +158,7 @@ func TestRateLimitRespectsDeadline(t *testing.T) {
 	if n := len(rec.requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
+	if !strings.Contains(err.Error(), "GET /public_api/appsec/v1/scans/s/issues: the rate limit allows no request before the deadline") {
+		t.Errorf("error = %q, want the endpoint and the reason", err)
+	}
 }

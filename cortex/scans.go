@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"io"
 	"net/url"
@@ -192,19 +193,22 @@ func (c *Client) endpointURL(escapedPath string) *url.URL {
 
 // keyer makes a compact de-duplication key of several fields: a 128-bit
 // hash, so 100,000 findings with long descriptions cost 100,000 short keys.
-type keyer struct{ buf []byte }
+type keyer struct {
+	h   hash.Hash
+	buf []byte
+}
 
-func newKeyer() *keyer { return &keyer{} }
+func newKeyer() *keyer { return &keyer{h: fnv.New128a()} }
 
 func (k *keyer) key(fields ...string) string {
-	h := fnv.New128a()
+	k.h.Reset()
 	for _, f := range fields {
-		h.Write([]byte(f))
-		h.Write([]byte{0})
+		io.WriteString(k.h, f)
+		k.h.Write([]byte{0})
 	}
 	// A NUL first byte keeps hashes apart from real ids.
 	k.buf = append(k.buf[:0], 0)
-	return string(h.Sum(k.buf))
+	return string(k.h.Sum(k.buf))
 }
 
 func setIf(v url.Values, key, value string) {

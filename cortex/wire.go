@@ -243,13 +243,13 @@ type scanWire struct {
 }
 
 func (w *scanWire) scan(typ ScanType, in interner) Scan {
-	// Each endpoint names its status field; read the other one too in case a
-	// tenant mixes them up, then a generic "status".
-	status := w.PullRequestStatus
+	// Each endpoint names its own status field. The other one, then a
+	// generic "status", stand in when it is missing.
+	own, other := w.PullRequestStatus, w.CIStatus
 	if typ == ScanTypeCI {
-		status = w.CIStatus
+		own, other = other, own
 	}
-	status = cmpOrStr(cmpOrStr(status, w.PullRequestStatus), cmpOrStr(w.CIStatus, w.Status))
+	status := cmpOrStr(own, cmpOrStr(other, w.Status))
 	return Scan{
 		Type:                      typ,
 		ID:                        string(w.ScanID),

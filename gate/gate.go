@@ -227,6 +227,11 @@ func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error
 			return fmt.Errorf("failed to fetch the issues of scan %s: %w", scan.ID, err)
 		}
 		g.res.Issues = issues
+		// A server that ignores offset, or a list that changed while it was
+		// read, leaves the client with fewer issues than the scan counted.
+		if known && len(issues) < n {
+			g.res.Warnings = append(g.res.Warnings, fmt.Sprintf("Cortex counts %d issues in scan %s but listed %d: the reports may be incomplete", n, scan.ID, len(issues)))
+		}
 	}
 	if n, known := scan.FindingCount(); g.opts.FetchFindings && (!known || n > 0) {
 		findings, err := src.Findings(ctx, scan.ID)

@@ -360,3 +360,13 @@ func TestCountsFromIssues(t *testing.T) {
 		t.Error("an unresolved issue of a Cortex-blocked scan should count as blocking")
 	}
 }
+
+func TestWarnsWhenFewerIssuesListedThanCounted(t *testing.T) {
+	t.Parallel()
+	s := withStatus("COMPLETED", "FAILED")
+	s.IssuesFound = map[string]float64{"High": 3}
+	res, _ := runWith(t, &fakeSource{polls: [][]cortex.Scan{{s}}, issues: []cortex.Issue{{ID: "1", Severity: "High"}}}, opts(prChange()))
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "counts 3 issues") {
+		t.Errorf("warnings = %q, want one about the missing issues", res.Warnings)
+	}
+}
