@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -366,5 +367,37 @@ func TestStickyCommentOnRerun(t *testing.T) {
 	}
 	if body := gh.comments[0]["body"].(string); !strings.Contains(body, "<!-- cortex-gate") || !strings.Contains(body, "passed") {
 		t.Errorf("comment body lacks the marker or the verdict:\n%s", body)
+	}
+}
+
+// TestPrivateCA: an HTTPS tenant with a certificate the machine does not
+// trust fails with a sentence naming the host and ca-cert; with its PEM
+// in ca-cert the gate gets through.
+func TestPrivateCA(t *testing.T) {
+	t.Parallel()
+	sc, err := simulator.Load("blocked-pr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Auth = &simulator.Auth{KeyID: "7", Key: testKey}
+	srv := httptest.NewTLSServer(simulator.New(sc, simulator.Options{}))
+	defer srv.Close()
+	pemFile := filepath.Join(t.TempDir(), "ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(pemFile, block, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	without := runGate(t, cortexEnv(srv.URL))
+	host := strings.TrimPrefix(srv.URL, "https://")
+	if without.code != exitError || !strings.Contains(lastLine(without.stderr), "ca-cert") || !strings.Contains(lastLine(without.stderr), host) {
+		t.Errorf("untrusted: exit %d, last line %q; want 2 naming %s and ca-cert", without.code, lastLine(without.stderr), host)
+	}
+
+	env := cortexEnv(srv.URL)
+	env["CORTEX_CA_CERT"] = pemFile
+	with := runGate(t, env)
+	if with.code != exitBlocked {
+		t.Errorf("with ca-cert: exit %d, want 1\n%s", with.code, with.stderr)
 	}
 }

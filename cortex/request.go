@@ -177,7 +177,7 @@ func (c *Client) transportError(ctx, actx context.Context, endpoint string, err 
 	)
 	switch {
 	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &he), errors.As(err, &cie):
-		return backoff.Permanent(fmt.Errorf("%s: the server's TLS certificate is not trusted (set ca-cert to your proxy's CA): %w", endpoint, err))
+		return backoff.Permanent(fmt.Errorf("%s: the TLS certificate of %s is not trusted by this machine (if a proxy or a private CA signs it, give its PEM file in ca-cert): %w", endpoint, c.base.Host, err))
 	case errors.As(err, &rhe):
 		return backoff.Permanent(fmt.Errorf("%s: the server does not speak TLS (check the scheme of api-url): %w", endpoint, err))
 	case errors.As(err, &dns) && dns.IsNotFound:
