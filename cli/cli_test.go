@@ -401,3 +401,82 @@ func TestPrivateCA(t *testing.T) {
 		t.Errorf("with ca-cert: exit %d, want 1\n%s", with.code, with.stderr)
 	}
 }
+
+// TestGitLabMRNoteIsSticky: an MR pipeline posts one note and updates it in
+// place on the next run; the code-quality report lands where asked.
+func TestGitLabMRNoteIsSticky(t *testing.T) {
+	t.Parallel()
+	srv := tenant(t, "blocked-pr", nil)
+	var mu sync.Mutex
+	type note struct {
+		ID     int            `json:"id"`
+		Body   string         `json:"body"`
+		System bool           `json:"system"`
+		Author map[string]any `json:"author"`
+	}
+	var notes []*note
+	posts, puts := 0, 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v4/user", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("PRIVATE-TOKEN") != "glpat-test-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":5,"username":"project_99_bot"}`))
+	})
+	mux.HandleFunc("GET /api/v4/projects/99/merge_requests/42/notes", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = json.NewEncoder(w).Encode(append([]*note{}, notes...))
+	})
+	mux.HandleFunc("POST /api/v4/projects/99/merge_requests/42/notes", func(w http.ResponseWriter, r *http.Request) {
+		var in note
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		n := &note{ID: 1000 + len(notes), Body: in.Body, Author: map[string]any{"id": 5}}
+		notes = append(notes, n)
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(n)
+	})
+	mux.HandleFunc("PUT /api/v4/projects/99/merge_requests/42/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var in note
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		mu.Lock()
+		defer mu.Unlock()
+		puts++
+		for _, n := range notes {
+			if strconv.Itoa(n.ID) == r.PathValue("id") {
+				n.Body = in.Body
+				_ = json.NewEncoder(w).Encode(n)
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
+	gl := httptest.NewServer(mux)
+	defer gl.Close()
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "42", "CI_MERGE_REQUEST_ID": "777",
+		"CI_COMMIT_SHA": demoCommit, "CI_PROJECT_NAMESPACE": "acme", "CI_PROJECT_NAME": "payments-api", "CI_PROJECT_PATH": "acme/payments-api",
+		"CI_PROJECT_ID": "99", "CI_API_V4_URL": gl.URL + "/api/v4", "CI_SERVER_URL": "https://gitlab.example", "CI_PROJECT_URL": "https://gitlab.example/acme/payments-api",
+		"CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature/checkout", "CI_COMMIT_REF_NAME": "feature/checkout", "GITLAB_TOKEN": "glpat-test-token",
+		"CORTEX_API_URL": srv.URL, "CORTEX_API_KEY_ID": "7", "CORTEX_API_KEY": testKey, "CORTEX_POLL_INTERVAL": "50ms",
+		"CORTEX_CODEQUALITY_FILE": "$DIR/gl-code-quality-report.json",
+	}
+	first := runGate(t, env)
+	second := runGate(t, env)
+	if first.code != exitBlocked || second.code != exitBlocked {
+		t.Fatalf("exit %d, %d; want 1, 1\n%s\n%s", first.code, second.code, first.stdout, first.stderr)
+	}
+	if len(notes) != 1 || posts != 1 {
+		t.Fatalf("%d notes after two runs (%d posts, %d puts), want one\n%s", len(notes), posts, puts, second.stdout)
+	}
+	if !strings.Contains(notes[0].Body, "<!-- cortex-gate") || !strings.Contains(notes[0].Body, "https://gitlab.example/acme/payments-api/-/blob/"+demoCommit) {
+		t.Errorf("note lacks the marker or GitLab blob links:\n%s", notes[0].Body)
+	}
+	if _, err := os.Stat(filepath.Join(first.dir, "gl-code-quality-report.json")); err != nil {
+		t.Errorf("code quality report: %v", err)
+	}
+}
