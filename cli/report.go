@@ -29,6 +29,9 @@ import (
 // consoleTopIssues is how many issues the console block lists.
 const consoleTopIssues = 10
 
+// The report files name the tool's version; it is set at link time in cli.
+func init() { jsonreport.Version, sarif.Version = Version, Version }
+
 // reporting sends one Result everywhere the settings ask for.
 type reporting struct {
 	env    Env
@@ -114,7 +117,8 @@ func (r *reporting) writeFiles(res *gate.Result) {
 
 func (r *reporting) writeJSON(res *gate.Result) {
 	if r.s.JSONFile != "" {
-		if r.writeFile(r.s.JSONFile, "JSON", func(w io.Writer) error { return jsonreport.Write(w, res, r.ctx) }) {
+		extra := jsonreport.Extra{CommentURL: r.commentURL, ReportFile: r.s.JSONFile}
+		if r.writeFile(r.s.JSONFile, "JSON", func(w io.Writer) error { return jsonreport.WriteExtra(w, res, r.ctx, extra) }) {
 			r.reportFile = r.s.JSONFile
 		}
 	}

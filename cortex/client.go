@@ -28,7 +28,8 @@ const (
 	defaultRateLimit      = 4 // requests per second; the tenant's budget (10/s) is shared by every pipeline
 	defaultRequestTimeout = 30 * time.Second
 	defaultMaxRetryTime   = 2 * time.Minute
-	defaultPageSize       = 100
+	defaultPageSize       = 100  // scan lists: a poll needs one small page
+	defaultItemPageSize   = 1000 // issues and findings: 50,000 issues in 50 requests, not 500
 	defaultUserAgent      = "cortex-gate"
 )
 
@@ -47,7 +48,7 @@ type Config struct {
 	HTTPClient     *http.Client  // nil = a client with sane transport timeouts, proxy from environment
 	RequestTimeout time.Duration // per attempt; 0 = 30s
 	MaxRetryTime   time.Duration // total retry budget per call; 0 = 2m
-	PageSize       int           // limit per page; 0 = 100
+	PageSize       int           // limit per page; 0 = 100 for scan lists, 1000 for issues and findings
 	UserAgent      string
 	Debugf         func(format string, args ...any) // retry notices etc; nil = silent
 	Now            func() time.Time                 // for advanced-key timestamps; nil = time.Now
@@ -64,9 +65,11 @@ type Client struct {
 	reqTimeout time.Duration
 	maxRetry   time.Duration
 	pageSize   int
-	userAgent  string
-	debugf     func(format string, args ...any)
-	now        func() time.Time
+	// itemPageSize is the limit asked for issues and findings.
+	itemPageSize int
+	userAgent    string
+	debugf       func(format string, args ...any)
+	now          func() time.Time
 
 	// initialInterval and maxInterval shape the exponential backoff between
 	// retries; tests shrink them so retries take milliseconds.
@@ -122,17 +125,18 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		base:       base,
-		keyID:      keyID,
-		key:        key,
-		keyType:    keyType,
-		http:       cfg.HTTPClient,
-		reqTimeout: cmp.Or(cfg.RequestTimeout, defaultRequestTimeout),
-		maxRetry:   cmp.Or(cfg.MaxRetryTime, defaultMaxRetryTime),
-		pageSize:   cmp.Or(cfg.PageSize, defaultPageSize),
-		userAgent:  cmp.Or(cfg.UserAgent, defaultUserAgent),
-		debugf:     cfg.Debugf,
-		now:        cfg.Now,
+		base:         base,
+		keyID:        keyID,
+		key:          key,
+		keyType:      keyType,
+		http:         cfg.HTTPClient,
+		reqTimeout:   cmp.Or(cfg.RequestTimeout, defaultRequestTimeout),
+		maxRetry:     cmp.Or(cfg.MaxRetryTime, defaultMaxRetryTime),
+		pageSize:     cmp.Or(cfg.PageSize, defaultPageSize),
+		itemPageSize: cmp.Or(cfg.PageSize, defaultItemPageSize),
+		userAgent:    cmp.Or(cfg.UserAgent, defaultUserAgent),
+		debugf:       cfg.Debugf,
+		now:          cfg.Now,
 		// About 1s growing to 30s, as the vendor's SDK does; a small retry
 		// budget shrinks both, so that it still buys a few retries.
 		initialInterval: min(time.Second, cmp.Or(cfg.MaxRetryTime, defaultMaxRetryTime)/8),

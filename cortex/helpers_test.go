@@ -29,6 +29,7 @@ func newTestClient(t *testing.T, srv *httptest.Server, mods ...func(*Config)) *C
 		MaxRetryTime: 2 * time.Second,
 		HTTPClient:   srv.Client(),
 		Debugf:       t.Logf,
+		PageSize:     100, // the paging tests count pages of 100
 	}
 	for _, m := range mods {
 		m(&cfg)

@@ -55,7 +55,7 @@ func (c *Client) ListCIScans(ctx context.Context, q CIScanQuery) ([]Scan, error)
 func (c *Client) listScans(ctx context.Context, typ ScanType, params url.Values) ([]Scan, error) {
 	in := interner{}
 	k := newKeyer()
-	return list(ctx, c, "/scans/"+string(typ), params,
+	return list(ctx, c, "/scans/"+string(typ), c.pageSize, params,
 		func(w *scanWire) Scan { return w.scan(typ, in) },
 		func(s *Scan) string {
 			if s.ID != "" {
@@ -75,7 +75,7 @@ func (c *Client) Issues(ctx context.Context, scanID string) ([]Issue, error) {
 	}
 	in := interner{}
 	k := newKeyer()
-	issues, err := list(ctx, c, path, url.Values{},
+	issues, err := list(ctx, c, path, c.itemPageSize, url.Values{},
 		func(w *issueWire) Issue { return w.issue(in) },
 		func(i *Issue) string {
 			if i.ID != "" {
@@ -100,7 +100,7 @@ func (c *Client) Findings(ctx context.Context, scanID string) ([]Finding, error)
 	}
 	in := interner{}
 	k := newKeyer()
-	findings, err := list(ctx, c, path, url.Values{},
+	findings, err := list(ctx, c, path, c.itemPageSize, url.Values{},
 		func(w *findingWire) Finding { return w.finding(in) },
 		func(f *Finding) string {
 			return k.key(f.ScanID, f.IssueName, f.Name, f.Category, f.FilePath, f.AssetID, f.AssetName,
@@ -120,14 +120,20 @@ func scanPath(scanID, what string) (string, error) {
 	return "/scans/" + url.PathEscape(scanID) + "/" + what, nil
 }
 
+// serverPageFloor is the page size every tenant serves: the vendor's
+// default limit. A page shorter than the limit asked but at least this long
+// may be a tenant's own cap rather than the end of the list.
+const serverPageFloor = 100
+
 // list reads every page of an endpoint: offset and limit on each request,
-// until a page holds fewer than limit items. Items already seen (by key) are
-// dropped, which covers a list that grows while it is paged; a page with
-// nothing new means the server ignores offset, and ends the listing.
-func list[W, T any](ctx context.Context, c *Client, path string, params url.Values, convert func(*W) T, key func(*T) string) ([]T, error) {
+// until a page holds fewer than limit items (or, when limit is above what
+// every tenant serves, fewer than serverPageFloor: a tenant may cap the
+// page). Items already seen (by key) are dropped, which covers a list that
+// grows while it is paged; a page with nothing new means the server ignores
+// offset, and ends the listing.
+func list[W, T any](ctx context.Context, c *Client, path string, limit int, params url.Values, convert func(*W) T, key func(*T) string) ([]T, error) {
 	u := c.endpointURL(path)
 	endpoint := "GET " + u.EscapedPath()
-	limit := c.pageSize
 	seen := make(map[string]struct{})
 	var all []T
 	var page []T
@@ -161,7 +167,7 @@ func list[W, T any](ctx context.Context, c *Client, path string, params url.Valu
 			all = append(all, page[i])
 			fresh++
 		}
-		if n < limit {
+		if n < limit && (limit <= serverPageFloor || n < serverPageFloor) {
 			break
 		}
 		if fresh == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"net/url"
 	"strings"
 	"testing"
@@ -401,5 +402,48 @@ func TestInvalidScanID(t *testing.T) {
 	}
 	if n := len(rec.requests()); n != 0 {
 		t.Errorf("%d requests sent for invalid ids, want 0", n)
+	}
+}
+
+// TestItemPagesDefaultTo1000: issues come 1000 a page by default, and a
+// tenant that caps pages lower (but at the vendor's 100 or more) is paged
+// through all the same instead of being taken for the end of the list.
+func TestItemPagesDefaultTo1000(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		cap      int // the server's own page cap, 0 = none
+		total    int
+		wantReqs int
+	}{
+		// A last page of 100 or more might be a cap: one more, empty, page confirms the end.
+		{"uncapped", 0, 2500, 4},
+		{"capped at 100", 100, 250, 3},
+		{"capped at 500", 500, 1200, 4},
+		{"small list", 0, 12, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, rec := serve(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if tt.cap > 0 {
+					q := r.URL.Query()
+					q.Set("limit", strconv.Itoa(tt.cap))
+					r.URL.RawQuery = q.Encode()
+				}
+				pagedIssues(tt.total)(w, r, n)
+			})
+			c := newTestClient(t, srv, func(cfg *Config) { cfg.PageSize = 0 })
+			issues, err := c.Issues(context.Background(), "s")
+			if err != nil || len(issues) != tt.total {
+				t.Fatalf("got %d issues, err %v; want %d", len(issues), err, tt.total)
+			}
+			reqs := rec.requests()
+			if got := reqs[0].URL.Query().Get("limit"); got != "1000" {
+				t.Errorf("limit = %s, want 1000", got)
+			}
+			if len(reqs) != tt.wantReqs {
+				t.Errorf("%d requests, want %d", len(reqs), tt.wantReqs)
+			}
+		})
 	}
 }

@@ -250,7 +250,7 @@ func TestSimulatorFaults(t *testing.T) {
 		{fault: `{"kind":"hang","times":1}`},
 		{fault: `{"kind":"html","status":504,"times":1}`},
 		// Offset ignored: the second page repeats the first and ends the listing.
-		{fault: `{"kind":"ignoreOffset","endpoint":"issues"}`, issues: 100},
+		{fault: `{"kind":"ignoreOffset","endpoint":"issues"}`, issues: 250}, // the first page (limit 1000) holds them all; the repeat ends the listing
 		{fault: `{"kind":"delay","delayMs":5,"times":3}`, env: "reply.data"},
 		{fault: `{"kind":"status","status":403}`, wantErr: "403 Forbidden"},
 		{fault: `{"kind":"status","status":402}`, wantErr: "402 Payment Required"},

@@ -50,10 +50,12 @@ type Scan struct {
 	BlockingPolicyNames []string `json:"blockingPolicyNames"`
 	BlockingPolicyIDs   []string `json:"blockingPolicyIds"`
 
-	IssuesFound               map[string]float64 `json:"issuesFound,omitempty"`
-	IssuesTypesBreakdown      map[string]float64 `json:"issuesTypesBreakdown,omitempty"`
-	FindingsSeverityBreakdown map[string]float64 `json:"findingsSeverityBreakdown,omitempty"`
-	FindingsTypesBreakdown    map[string]float64 `json:"findingsTypesBreakdown,omitempty"`
+	// The count maps: nil when the server sent none (unknown), empty when
+	// it sent {} (none). JSON keeps the difference: null versus {}.
+	IssuesFound               map[string]float64 `json:"issuesFound"`
+	IssuesTypesBreakdown      map[string]float64 `json:"issuesTypesBreakdown"`
+	FindingsSeverityBreakdown map[string]float64 `json:"findingsSeverityBreakdown"`
+	FindingsTypesBreakdown    map[string]float64 `json:"findingsTypesBreakdown"`
 }
 
 // Final reports whether the scan's health will not change any more.

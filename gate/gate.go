@@ -260,6 +260,11 @@ func (g *run) fail(parent context.Context, err error) {
 		g.res.Verdict = VerdictError
 		g.res.Cancelled = true
 		g.res.Reasons = append(g.res.Reasons, "cancelled while "+g.phase())
+	case errors.Is(err, context.DeadlineExceeded) && errors.As(err, new(*cortex.APIError)):
+		// Out of time while Cortex kept failing: the failure is the news,
+		// not the clock.
+		g.res.Verdict = VerdictError
+		g.res.Reasons = append(g.res.Reasons, fmt.Sprintf("Cortex kept failing until the timeout (%s): %v", g.opts.Timeout, err))
 	case errors.Is(err, errTimeout) || errors.Is(err, context.DeadlineExceeded):
 		g.res.Verdict = VerdictTimeout
 		g.res.Reasons = append(g.res.Reasons, fmt.Sprintf("timed out after %s while %s", g.opts.Timeout, g.phase()))

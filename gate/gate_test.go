@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -368,5 +369,15 @@ func TestWarnsWhenFewerIssuesListedThanCounted(t *testing.T) {
 	res, _ := runWith(t, &fakeSource{polls: [][]cortex.Scan{{s}}, issues: []cortex.Issue{{ID: "1", Severity: "High"}}}, opts(prChange()))
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "counts 3 issues") {
 		t.Errorf("warnings = %q, want one about the missing issues", res.Warnings)
+	}
+}
+
+func TestFailingUntilTimeoutIsAnError(t *testing.T) {
+	t.Parallel()
+	apiErr := &cortex.APIError{Endpoint: "GET /public_api/appsec/v1/scans/pr", StatusCode: 502, Message: "Bad Gateway"}
+	err := fmt.Errorf("GET /scans/pr: %w (last attempt: %w)", context.DeadlineExceeded, apiErr)
+	res, _ := runWith(t, &fakeSource{listErr: err}, opts(prChange()))
+	if res.Verdict != VerdictError || !strings.Contains(res.Message, "502") {
+		t.Fatalf("verdict %s, message %q; want an error naming the 502", res.Verdict, res.Message)
 	}
 }

@@ -753,18 +753,25 @@ func TestInProcessReset(t *testing.T) {
 	}
 }
 
-// BenchmarkHugeIssuesPage measures one deep, filtered page of huge-pr's
-// 50,000 synthetic issues, the worst case the gate's paging causes.
-func BenchmarkHugeIssuesPage(b *testing.B) {
+// BenchmarkHugePage measures one deep page of huge-pr: a filtered issue page
+// (the filter makes the server walk the list) and an unfiltered findings page.
+func BenchmarkHugePage(b *testing.B) {
 	s := New(mustLoad(b, "huge-pr"), Options{})
-	req := httptest.NewRequest(http.MethodGet, issuesPath("sim-pr-42-huge")+"?severity=Low&offset=15000&limit=100", nil)
-	req.Header = standardAuth()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatal(rec.Code)
-		}
+	for name, target := range map[string]string{
+		"issues-filtered": issuesPath("sim-pr-42-huge") + "?severity=Low&offset=15000&limit=100",
+		"findings-deep":   findingsPath("sim-pr-42-huge") + "?offset=99000&limit=100",
+	} {
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.Header = standardAuth()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code)
+				}
+			}
+		})
 	}
 }
 

@@ -159,6 +159,23 @@ func TestValidateResponse(t *testing.T) {
 	}
 }
 
+func TestValidateRequest(t *testing.T) {
+	t.Parallel()
+	d := Parse(t, "pets", []byte(petsDoc))
+	req := httptest.NewRequest("GET", "/pets/1?kind=dog", nil)
+	req.Header.Set("X-Api-Key", "k")
+	if err := d.ValidateRequest(req); err != nil {
+		t.Errorf("valid request: %v", err)
+	}
+	if req.URL.RawQuery != "kind=dog" {
+		t.Errorf("query changed to %q by validation", req.URL.RawQuery)
+	}
+	req = httptest.NewRequest("GET", "/pets/1?kind=fish", nil)
+	if err := d.ValidateRequest(req); err == nil || !strings.Contains(err.Error(), `parameter "X-Api-Key" in header`) || !strings.Contains(err.Error(), `parameter "kind" in query`) {
+		t.Errorf("err = %v, want both the missing header and the bad enum", err)
+	}
+}
+
 func TestMiddlewareLetsHijackThrough(t *testing.T) {
 	t.Parallel()
 	d := Parse(t, "pets", []byte(petsDoc))

@@ -152,10 +152,11 @@ func build(r *gate.Result, ctx reporter.Context) testsuites {
 func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 	tc := testcase{Name: "verdict", Classname: "cortex-gate"}
 	message := clean(r.Message, maxAttrRunes)
-	var body strings.Builder
+	var reasons strings.Builder
 	for _, reason := range r.Reasons {
-		body.WriteString(clean(reason, maxAttrRunes) + "\n")
+		reasons.WriteString(clean(reason, maxAttrRunes) + "\n")
 	}
+	body := clean(reasons.String(), maxBodyRunes)
 	s := testsuite{Name: "cortex-gate", Tests: 1}
 	switch r.Verdict {
 	case gate.VerdictPassed:
@@ -163,14 +164,14 @@ func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 		if !r.Enforced {
 			message += " (mode: report, not enforced)"
 		}
-		tc.Failure = &outcome{Message: strings.TrimSpace(message), Type: "blocked", Body: body.String()}
+		tc.Failure = &outcome{Message: strings.TrimSpace(message), Type: "blocked", Body: body}
 		s.Failures = 1
 	default: // error, timeout, or a verdict this version does not know
 		kind := clean(string(r.Verdict), maxAttrRunes)
 		if kind == "" {
 			kind = string(gate.VerdictError)
 		}
-		tc.Error = &outcome{Message: message, Type: kind, Body: body.String()}
+		tc.Error = &outcome{Message: message, Type: kind, Body: body}
 		s.Errors = 1
 	}
 

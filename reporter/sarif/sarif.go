@@ -61,7 +61,7 @@ var Version = "0.0.0-dev"
 
 const (
 	// ToolName is the driver name GitHub shows as the tool.
-	ToolName = "Cortex Code Security (cortex-gate)"
+	ToolName = "Cortex Code Security"
 	// InformationURI is where users learn about the tool.
 	InformationURI = "https://github.com/cortex-gate/cortex-gate"
 	// MaxResults is GitHub's hard limit of results per run.
@@ -346,7 +346,7 @@ func buildInvocation(r *gate.Result, omitted int) invocation {
 			text = "The gate ended with verdict " + clean(string(r.Verdict), maxTagRunes) + "."
 		}
 		if len(r.Reasons) > 0 {
-			text += " " + strings.Join(cleanAll(r.Reasons, maxMessageRunes), "; ")
+			text += " Reasons: " + strings.Join(cleanAll(r.Reasons, maxMessageRunes), "; ")
 		}
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
 			notification{Level: "error", Message: message{Text: escapeMessage(clean(text, maxMessageRunes))}})
