@@ -41,6 +41,10 @@ func System() Env {
 // Main runs the command in args and returns the process exit code.
 func Main(ctx context.Context, args []string, env Env) int {
 	cmd, rest := "run", args
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		usage(env.Stdout)
+		return exitOK
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest = args[0], args[1:]
 	}
@@ -80,6 +84,14 @@ Run "cortex-gate run --help" for every setting.
 // parseFlags parses a sub-command's flags; help is not an error.
 func parseFlags(fs *flag.FlagSet, args []string, env Env) (done bool, code int) {
 	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: cortex-gate %s [flags]\n", fs.Name())
+		if fs.Name() == "run" {
+			fmt.Fprint(env.Stderr, "Every setting is also an action input (INPUT_<NAME>) and an environment variable; precedence: flag > input > environment > detected > default.\n")
+		}
+		fmt.Fprintln(env.Stderr)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, exitOK

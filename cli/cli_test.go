@@ -268,10 +268,11 @@ func TestActionsLogMasksFirstAndGroups(t *testing.T) {
 
 // fakeGitHub keeps issue comments in memory, checked against GitHub's REST description.
 type fakeGitHub struct {
-	mu       sync.Mutex
-	comments []map[string]any
-	posts    int
-	patches  int
+	mu        sync.Mutex
+	comments  []map[string]any
+	posts     int
+	patches   int
+	checkRuns []map[string]any // the bodies of check-run creates and updates
 }
 
 func (f *fakeGitHub) handler(t *testing.T) http.Handler {
@@ -310,10 +311,32 @@ func (f *fakeGitHub) handler(t *testing.T) http.Handler {
 		}
 		http.NotFound(w, r)
 	})
+	checks := http.NewServeMux()
+	recordCheck := func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		f.mu.Lock()
+		f.checkRuns = append(f.checkRuns, in)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+		}
+		_, _ = w.Write([]byte(`{"id":7,"html_url":"https://github.com/acme/payments-api/runs/7"}`))
+	}
+	checks.HandleFunc("POST /repos/acme/payments-api/check-runs", recordCheck)
+	checks.HandleFunc("PATCH /repos/acme/payments-api/check-runs/7", recordCheck)
 	doc := oas.Load(t, "../shared/oracles/github-openapi-subset.json")
 	// Served under /api/v3, as GitHub Enterprise Server is.
 	checked := doc.Middleware(t, http.StripPrefix("/api/v3", mux), oas.Options{PathPrefix: "/api/v3"})
+	// Check-run answers are trimmed to what the client reads; the
+	// requests are still checked.
+	checkedRuns := doc.Middleware(t, http.StripPrefix("/api/v3", checks), oas.Options{PathPrefix: "/api/v3", SkipResponses: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/check-runs") {
+			checkedRuns.ServeHTTP(w, r)
+			return
+		}
 		if r.URL.Path == "/api/v3/user" { // not in the subset: the Actions token may not read it
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
@@ -478,5 +501,46 @@ func TestGitLabMRNoteIsSticky(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(first.dir, "gl-code-quality-report.json")); err != nil {
 		t.Errorf("code quality report: %v", err)
+	}
+}
+
+// TestCheckRunOnTheHeadCommit: check-run: true makes one check run named
+// Cortex Code Security on the PR head (not GITHUB_SHA, the merge commit),
+// failed, with its annotations in batches of at most 50.
+func TestCheckRunOnTheHeadCommit(t *testing.T) {
+	t.Parallel()
+	srv := tenant(t, "blocked-pr", nil)
+	gh := &fakeGitHub{}
+	ghSrv := httptest.NewServer(gh.handler(t))
+	defer ghSrv.Close()
+	event := filepath.Join(t.TempDir(), "event.json")
+	payload := `{"action":"opened","number":42,"pull_request":{"number":42,"head":{"sha":"` + demoCommit + `","ref":"feature/checkout","repo":{"full_name":"acme/payments-api"}},"base":{"ref":"main","repo":{"full_name":"acme/payments-api"}}},"repository":{"full_name":"acme/payments-api","name":"payments-api","owner":{"login":"acme"}}}`
+	if err := os.WriteFile(event, []byte(payload), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runGate(t, map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": event,
+		"GITHUB_REPOSITORY": "acme/payments-api", "GITHUB_SHA": "ffffffffffffffffffffffffffffffffffffffff",
+		"GITHUB_API_URL": ghSrv.URL + "/api/v3", "GITHUB_TOKEN": "ghs_testtoken123", "INPUT_CHECK-RUN": "true", "INPUT_COMMENT": "off",
+		"CORTEX_API_URL": srv.URL, "CORTEX_API_KEY_ID": "7", "CORTEX_API_KEY": testKey, "CORTEX_POLL_INTERVAL": "50ms",
+	})
+	if r.code != exitBlocked {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if len(gh.comments) != 0 {
+		t.Errorf("comment: off still posted %d comments", len(gh.comments))
+	}
+	if len(gh.checkRuns) != 1 {
+		t.Fatalf("%d check-run calls, want 1 (12 annotations fit one batch)", len(gh.checkRuns))
+	}
+	c := gh.checkRuns[0]
+	out, _ := c["output"].(map[string]any)
+	anns, _ := out["annotations"].([]any)
+	if c["name"] != "Cortex Code Security" || c["head_sha"] != demoCommit || c["conclusion"] != "failure" || len(anns) == 0 || len(anns) > 50 {
+		t.Errorf("check run name %v head %v conclusion %v with %d annotations; want Cortex Code Security on %s, failure, 1-50 annotations",
+			c["name"], c["head_sha"], c["conclusion"], len(anns), demoCommit)
+	}
+	if summary, _ := out["summary"].(string); len([]rune(summary)) > 65535 || strings.Contains(summary, "<!-- cortex-gate") {
+		t.Errorf("check-run summary is %d characters or holds the comment marker", len([]rune(summary)))
 	}
 }
