@@ -38,11 +38,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
 	"github.com/cortex-gate/cortex-gate/reporter"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 	"github.com/cortex-gate/cortex-gate/reporter/sarif"
 )
 
@@ -94,12 +94,12 @@ func build(r *gate.Result) []entry {
 		check := sarif.RuleID(i.AlertName)
 		p := filePath(i)
 		cat := category(i)
-		identity := "cortex-gate/v1\x00" + check + "\x00" + p + "\x00" + clean(i.AssetName) + "\x00" + cat
+		identity := "cortex-gate/v1\x00" + check + "\x00" + p + "\x00" + scantext.Clean(i.AssetName, maxTextRunes) + "\x00" + cat
 		seen[identity]++
 		sum := sha256.Sum256([]byte(identity + "\x00" + strconv.Itoa(seen[identity])))
 
 		sev := cortex.ParseSeverity(i.Severity)
-		alert := clean(i.AlertName)
+		alert := scantext.Clean(i.AlertName, maxTextRunes)
 		if alert == "" {
 			alert = "Unnamed Cortex issue"
 		}
@@ -142,9 +142,9 @@ func rank(codeClimate string) int {
 
 // filePath is the issue's file relative to the repository root.
 func filePath(i cortex.Issue) string {
-	p := clean(i.FilePath)
+	p := scantext.Clean(i.FilePath, maxTextRunes)
 	if p == "" {
-		p = clean(i.AssetName)
+		p = scantext.Clean(i.AssetName, maxTextRunes)
 	}
 	p = strings.TrimPrefix(path.Clean("/"+strings.ReplaceAll(p, `\`, "/")), "/")
 	if strings.TrimSpace(p) == "" {
@@ -156,33 +156,8 @@ func filePath(i cortex.Issue) string {
 // category is the issue's kind in the console's words, "Other" when nothing
 // readable is left.
 func category(i cortex.Issue) string {
-	if c := clean(cortex.Category(i.DetectionMethod)); c != "" {
+	if c := scantext.Clean(cortex.Category(i.DetectionMethod), maxTextRunes); c != "" {
 		return c
 	}
 	return "Other"
-}
-
-// clean makes scan text safe to show: invalid UTF-8 becomes U+FFFD, control
-// characters other than tab and newline and the bidirectional overrides
-// that can disguise text are dropped, and the text is cut to maxTextRunes.
-func clean(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	n := 0
-	for _, c := range s {
-		if (unicode.IsControl(c) && c != '\n' && c != '\t') || isBidiControl(c) {
-			continue
-		}
-		if n == maxTextRunes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(c)
-		n++
-	}
-	return strings.TrimSpace(b.String())
-}
-
-func isBidiControl(c rune) bool {
-	return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F'
 }

@@ -3,11 +3,9 @@ package codequality
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,47 +13,12 @@ import (
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	for _, tc := range testCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := render(t, tc.result())
-			golden(t, tc.name, got)
-			checkReport(t, got)
-		})
-	}
-}
-
-func render(t testing.TB, r *gate.Result) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Write(&buf, r, testContext); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	return buf.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	reporttest.CheckGoldens(t, Write, checkReport)
 }
 
 // checkReport validates a report against the schema transcribed from
@@ -86,39 +49,16 @@ func checkReport(t testing.TB, data []byte) {
 	}
 }
 
-var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
-)
-
+// oracleDir holds GitLab's docs examples and the schema transcribed from
+// the docs.
 func oracleDir(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "oracles", "gitlab"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared oracles missing in CI: %v", err)
-		}
-		t.Skipf("shared oracles not found: %v", err)
-	}
-	return dir
+	return reporttest.Oracle(t, "gitlab")
 }
 
 func reportSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(oracleDir(t), "code-quality-report.DERIVED.schema.json")
-	schemaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		schema, schemaErr = c.Compile(path)
-	})
-	if schemaErr != nil {
-		t.Fatalf("failed to compile Code Quality schema: %v", schemaErr)
-	}
-	return schema
+	return reporttest.Schema(t, filepath.Join(oracleDir(t), "code-quality-report.DERIVED.schema.json"))
 }
 
 // TestValidatorOnDocsExamples proves the validator: GitLab's current docs
@@ -167,8 +107,8 @@ func mustRead(t *testing.T, path string) []byte {
 
 func TestEmptyIsAnArray(t *testing.T) {
 	t.Parallel()
-	for _, r := range []*gate.Result{passedEmpty(), errorNoScan()} {
-		if got := string(render(t, r)); got != "[]\n" {
+	for _, r := range []*gate.Result{reporttest.PassedEmpty(), reporttest.ErrorNoScan()} {
+		if got := string(reporttest.Render(t, Write, r)); got != "[]\n" {
 			t.Errorf("report = %q, want []", got)
 		}
 	}
@@ -177,7 +117,7 @@ func TestEmptyIsAnArray(t *testing.T) {
 func TestSeverityAndResolved(t *testing.T) {
 	t.Parallel()
 	got := map[string]string{}
-	for _, e := range build(blockedMany()) {
+	for _, e := range build(reporttest.BlockedMany()) {
 		got[e.Description] = e.Severity
 	}
 	want := map[string]string{
@@ -194,7 +134,7 @@ func TestSeverityAndResolved(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("descriptions and severities mismatch (-want +got):\n%s", diff)
 	}
-	if n := len(build(blockedMany())); n != 11 {
+	if n := len(build(reporttest.BlockedMany())); n != 11 {
 		t.Errorf("%d entries, want the 11 unresolved issues (the resolved one left out)", n)
 	}
 }
@@ -215,13 +155,13 @@ func TestFingerprintsStable(t *testing.T) {
 		}
 		return m
 	}
-	later := blockedMany()
+	later := reporttest.BlockedMany()
 	slices.Reverse(later.Issues)
 	for n := range later.Issues {
 		later.Issues[n].ID = "new-" + later.Issues[n].ID
 	}
 	later.Change.ScanType = cortex.ScanTypeCI
-	if diff := cmp.Diff(fingerprints(blockedMany()), fingerprints(later)); diff != "" {
+	if diff := cmp.Diff(fingerprints(reporttest.BlockedMany()), fingerprints(later)); diff != "" {
 		t.Errorf("fingerprints changed (-before +after):\n%s", diff)
 	}
 }
@@ -246,33 +186,19 @@ func TestFilePath(t *testing.T) {
 
 func TestWriteNilResult(t *testing.T) {
 	t.Parallel()
-	if err := Write(&bytes.Buffer{}, nil, testContext); err == nil {
-		t.Fatal("Write(nil) succeeded, want an error")
-	}
+	reporttest.CheckNilResult(t, Write)
 }
 
 func FuzzWrite(f *testing.F) {
-	f.Add("AWS Access Key", "config/prod.env", "Secrets Security", "Critical")
-	f.Add(hostileText, "dir with spaces/../x", hostileText, "High")
+	reporttest.AddFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, alert, path, method, severity string) {
-		r := blockedMany()
-		r.Issues[0].AlertName, r.Issues[0].FilePath = alert, path
-		r.Issues[0].DetectionMethod, r.Issues[0].Severity = method, severity
+		r := reporttest.FuzzResult(alert, path, method, severity)
 		r.Issues[1] = r.Issues[0] // a duplicate must still get its own fingerprint
 		r.Issues[2].AssetName, r.Issues[2].FilePath = path, ""
-		checkReport(t, render(t, r))
+		checkReport(t, reporttest.Render(t, Write, r))
 	})
 }
 
 func BenchmarkWrite(b *testing.B) {
-	r := manyIssues(50_000)
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	for b.Loop() {
-		buf.Reset()
-		if err := Write(&buf, r, testContext); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(buf.Len()))
+	reporttest.BenchWrite(b, Write)
 }

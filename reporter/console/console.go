@@ -11,7 +11,6 @@ package console
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 )
 
 // GitHub shows at most this many annotations of each level per step.
@@ -83,7 +84,7 @@ func Annotations(r *gate.Result) []string {
 	}
 	var lines []string
 	errs, warns := 0, 0
-	for _, idx := range sorted(r) {
+	for _, idx := range reporter.IssueOrder(r) {
 		i := r.Issues[idx]
 		level := ""
 		switch {
@@ -167,7 +168,7 @@ func Verdict(w io.Writer, r *gate.Result, topN int) error {
 	}
 	if len(r.Issues) > 0 && topN > 0 {
 		b.WriteString("  Top issues:\n")
-		order := sorted(r)
+		order := reporter.IssueOrder(r)
 		for _, idx := range order[:min(topN, len(order))] {
 			i := r.Issues[idx]
 			mark := "          "
@@ -221,27 +222,6 @@ func orDash(s string) string {
 	return s
 }
 
-// sorted returns the issues' indexes, blocking first, then by severity,
-// otherwise in Cortex's order (the comment's order too).
-func sorted(r *gate.Result) []int {
-	idx := make([]int, len(r.Issues))
-	blocks := make([]bool, len(r.Issues))
-	sev := make([]cortex.Severity, len(r.Issues))
-	for i, is := range r.Issues {
-		idx[i] = i
-		blocks[i] = r.IssueBlocks(is)
-		sev[i] = cortex.ParseSeverity(is.Severity)
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		x, y := idx[a], idx[b]
-		if blocks[x] != blocks[y] {
-			return blocks[x]
-		}
-		return sev[x] > sev[y]
-	})
-	return idx
-}
-
 // clean makes untrusted text one safe log line of at most n runes: ANSI
 // escape sequences and bidirectional overrides are removed, line breaks,
 // tabs and other control characters become spaces, invalid UTF-8 becomes
@@ -262,7 +242,7 @@ func clean(s string, n int) string {
 			b.WriteRune(utf8.RuneError)
 		case r == '\u2028' || r == '\u2029' || unicode.IsControl(r):
 			b.WriteByte(' ')
-		case (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f':
+		case scantext.IsBidiControl(r):
 		default:
 			b.WriteString(s[i : i+w])
 		}

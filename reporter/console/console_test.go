@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,32 +16,20 @@ import (
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // vectorsPath finds the actions/toolkit vectors: in ../shared beside the
 // module root when this tree has it, else the copy in testdata/ (a clean
 // clone of the repository has no ../shared).
 func vectorsPath(t *testing.T) (shared, local string) {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	local = filepath.Join("testdata", "workflow-command-vectors.json")
+	shared = filepath.Join(reporttest.ModuleRoot(t), "..", "shared", "oracles", "actions", "workflow-command-vectors.json")
+	if _, err := os.Stat(shared); err != nil {
+		shared = ""
 	}
-	local = filepath.Join(dir, "testdata", "workflow-command-vectors.json")
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			shared = filepath.Join(d, "..", "shared", "oracles", "actions", "workflow-command-vectors.json")
-			if _, err := os.Stat(shared); err != nil {
-				shared = ""
-			}
-			return shared, local
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("no go.mod above the package directory")
-		}
-	}
+	return shared, local
 }
 
 type vector struct {
@@ -226,35 +213,11 @@ func TestVerdictGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := b.String()
-			path := filepath.Join("testdata", name+".verdict.golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("failed to read golden file (run go test -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("verdict block differs (-want +got):\n%s", diff)
-			}
+			reporttest.Golden(t, name+".verdict.golden", []byte(got))
 			checkLog(t, got)
 
 			ann := strings.Join(Annotations(r), "\n")
-			path = filepath.Join("testdata", name+".annotations.golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(ann), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err = os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("failed to read golden file (run go test -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), ann); diff != "" {
-				t.Errorf("annotations differ (-want +got):\n%s", diff)
-			}
+			reporttest.Golden(t, name+".annotations.golden", []byte(ann))
 		})
 	}
 }

@@ -3,9 +3,6 @@ package jsonreport
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -15,43 +12,16 @@ import (
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	for _, tc := range testCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var buf bytes.Buffer
-			if err := Write(&buf, tc.result(), testContext); err != nil {
-				t.Fatalf("Write: %v", err)
-			}
-			golden(t, tc.name, buf.Bytes())
-			if !json.Valid(buf.Bytes()) || !utf8.Valid(buf.Bytes()) {
-				t.Fatalf("Write produced invalid JSON or UTF-8")
-			}
-		})
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
+	reporttest.CheckGoldens(t, Write, func(t testing.TB, report []byte) {
+		if !json.Valid(report) || !utf8.Valid(report) {
+			t.Fatalf("Write produced invalid JSON or UTF-8")
 		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	})
 }
 
 // TestWriteRoundTrip: a consumer decoding "result" gets the gate's result
@@ -61,9 +31,9 @@ func TestWriteRoundTrip(t *testing.T) {
 	for _, name := range []string{"passed-empty", "blocked-many", "error-no-scan", "timeout"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			want := resultByName(t, name)
+			want := reporttest.Named(t, name)
 			var buf bytes.Buffer
-			if err := Write(&buf, want, testContext); err != nil {
+			if err := Write(&buf, want, reporttest.Context()); err != nil {
 				t.Fatal(err)
 			}
 			var doc struct {
@@ -92,17 +62,6 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 }
 
-func resultByName(t *testing.T, name string) *gate.Result {
-	t.Helper()
-	for _, tc := range testCases {
-		if tc.name == name {
-			return tc.result()
-		}
-	}
-	t.Fatalf("no test case %q", name)
-	return nil
-}
-
 func TestOutputs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -112,7 +71,7 @@ func TestOutputs(t *testing.T) {
 	}{
 		{
 			name:   "blocked",
-			result: blockedMany(),
+			result: reporttest.BlockedMany(),
 			want: map[string]string{
 				"verdict": "blocked", "blocked": "true", "scan-id": "scan-7f3a", "scan-type": "pr",
 				"scan-health": "COMPLETED", "scan-status": "FAILED",
@@ -173,11 +132,11 @@ func TestOutputs(t *testing.T) {
 
 func TestWriteExtraAndNoCredentials(t *testing.T) {
 	t.Parallel()
-	ctx := testContext
+	ctx := reporttest.Context()
 	ctx.ServerURL = "https://x-access-token:ghs_SECRET@github.example.com"
 	ctx.RunURL = "https://user:glpat-SECRET@gitlab.example.com/acme/payments/-/jobs/1"
 	var buf bytes.Buffer
-	err := WriteExtra(&buf, blockedMany(), ctx, Extra{
+	err := WriteExtra(&buf, reporttest.BlockedMany(), ctx, Extra{
 		CommentURL: "https://github.com/acme/payments/pull/17#issuecomment-1",
 		ReportFile: "cortex-gate.json",
 	})
@@ -207,15 +166,13 @@ func TestWriteExtraAndNoCredentials(t *testing.T) {
 
 func TestWriteNilResult(t *testing.T) {
 	t.Parallel()
-	if err := Write(&bytes.Buffer{}, nil, testContext); err == nil {
-		t.Fatal("Write(nil) succeeded, want an error")
-	}
+	reporttest.CheckNilResult(t, Write)
 }
 
 func TestWriteDoesNotModifyResult(t *testing.T) {
 	t.Parallel()
-	r := errorNoScan()
-	if err := Write(&bytes.Buffer{}, r, testContext); err != nil {
+	r := reporttest.ErrorNoScan()
+	if err := Write(&bytes.Buffer{}, r, reporttest.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if r.Issues != nil || r.BlockingPolicies != nil {
@@ -224,19 +181,12 @@ func TestWriteDoesNotModifyResult(t *testing.T) {
 }
 
 func FuzzWrite(f *testing.F) {
-	f.Add("AWS Access Key", "config/prod.env", "Secrets Security", "Critical")
-	f.Add(hostileText, "dir with spaces/../x", hostileText, "High")
+	reporttest.AddFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, alert, path, method, severity string) {
-		r := blockedMany()
-		r.Issues[0].AlertName, r.Issues[0].FilePath = alert, path
-		r.Issues[0].DetectionMethod, r.Issues[0].Severity = method, severity
+		r := reporttest.FuzzResult(alert, path, method, severity)
 		r.BlockingPolicies = []string{alert}
-		var buf bytes.Buffer
-		if err := Write(&buf, r, testContext); err != nil {
-			t.Fatal(err)
-		}
-		if !json.Valid(buf.Bytes()) {
-			t.Fatalf("invalid JSON:\n%s", buf.String())
+		if got := reporttest.Render(t, Write, r); !json.Valid(got) {
+			t.Fatalf("invalid JSON:\n%s", got)
 		}
 		var got []string
 		if err := json.Unmarshal([]byte(Outputs(r)["blocking-policies"]), &got); err != nil || len(got) != 1 {
@@ -246,14 +196,5 @@ func FuzzWrite(f *testing.F) {
 }
 
 func BenchmarkWrite(b *testing.B) {
-	r := manyIssues(50_000)
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	for b.Loop() {
-		buf.Reset()
-		if err := Write(&buf, r, testContext); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(buf.Len()))
+	reporttest.BenchWrite(b, Write)
 }

@@ -38,11 +38,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
 	"github.com/cortex-gate/cortex-gate/reporter"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 	"github.com/cortex-gate/cortex-gate/reporter/jsonreport"
 )
 
@@ -151,12 +151,12 @@ func build(r *gate.Result, ctx reporter.Context) testsuites {
 
 func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 	tc := testcase{Name: "verdict", Classname: "cortex-gate"}
-	message := clean(r.Message, maxAttrRunes)
+	message := scantext.CleanXML(r.Message, maxAttrRunes)
 	var reasons strings.Builder
 	for _, reason := range r.Reasons {
-		reasons.WriteString(clean(reason, maxAttrRunes) + "\n")
+		reasons.WriteString(scantext.CleanXML(reason, maxAttrRunes) + "\n")
 	}
-	body := clean(reasons.String(), maxBodyRunes)
+	body := scantext.CleanXML(reasons.String(), maxBodyRunes)
 	s := testsuite{Name: "cortex-gate", Tests: 1}
 	switch r.Verdict {
 	case gate.VerdictPassed:
@@ -167,7 +167,7 @@ func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 		tc.Failure = &outcome{Message: strings.TrimSpace(message), Type: "blocked", Body: body}
 		s.Failures = 1
 	default: // error, timeout, or a verdict this version does not know
-		kind := clean(string(r.Verdict), maxAttrRunes)
+		kind := scantext.CleanXML(string(r.Verdict), maxAttrRunes)
 		if kind == "" {
 			kind = string(gate.VerdictError)
 		}
@@ -179,21 +179,21 @@ func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 	if r.Verdict == gate.VerdictPassed && message != "" {
 		out.WriteString(message + "\n")
 	}
-	if sel := clean(r.Selection, maxAttrRunes); sel != "" {
+	if sel := scantext.CleanXML(r.Selection, maxAttrRunes); sel != "" {
 		out.WriteString("Scan: " + sel + "\n")
 	}
 	for _, w := range r.Warnings {
-		out.WriteString("Warning: " + clean(w, maxAttrRunes) + "\n")
+		out.WriteString("Warning: " + scantext.CleanXML(w, maxAttrRunes) + "\n")
 	}
 	if ctx.RunURL != "" {
-		out.WriteString("Run: " + clean(ctx.RunURL, maxAttrRunes) + "\n")
+		out.WriteString("Run: " + scantext.CleanXML(ctx.RunURL, maxAttrRunes) + "\n")
 	}
-	tc.SystemOut = clean(out.String(), maxBodyRunes)
+	tc.SystemOut = scantext.CleanXML(out.String(), maxBodyRunes)
 
 	outputs := jsonreport.Outputs(r)
 	props := &properties{}
 	for _, k := range jsonreport.OutputKeys() {
-		props.Property = append(props.Property, property{Name: k, Value: clean(outputs[k], maxBodyRunes)})
+		props.Property = append(props.Property, property{Name: k, Value: scantext.CleanXML(outputs[k], maxBodyRunes)})
 	}
 	s.Properties = props
 	s.Cases = []testcase{tc}
@@ -241,13 +241,13 @@ func issueSuites(r *gate.Result) []testsuite {
 func issueCase(r *gate.Result, i cortex.Issue) testcase {
 	sev := cortex.ParseSeverity(i.Severity)
 	cat := category(i)
-	alert := clean(i.AlertName, maxAttrRunes)
+	alert := scantext.CleanXML(i.AlertName, maxAttrRunes)
 	if alert == "" {
 		alert = "Unnamed Cortex issue"
 	}
-	where := clean(i.FilePath, maxAttrRunes)
+	where := scantext.CleanXML(i.FilePath, maxAttrRunes)
 	if where == "" {
-		where = clean(i.AssetName, maxAttrRunes)
+		where = scantext.CleanXML(i.AssetName, maxAttrRunes)
 	}
 	if where == "" {
 		where = "(no file)"
@@ -259,13 +259,13 @@ func issueCase(r *gate.Result, i cortex.Issue) testcase {
 
 	var d strings.Builder
 	line := func(k, v string) {
-		if v = clean(v, maxAttrRunes); v != "" {
+		if v = scantext.CleanXML(v, maxAttrRunes); v != "" {
 			d.WriteString(k + ": " + v + "\n")
 		}
 	}
 	line("Severity", sev.Title())
 	line("Category", cat)
-	if method := clean(i.DetectionMethod, maxAttrRunes); method != cat {
+	if method := scantext.CleanXML(i.DetectionMethod, maxAttrRunes); method != cat {
 		line("Detection method", method)
 	}
 	line("File", i.FilePath)
@@ -281,21 +281,21 @@ func issueCase(r *gate.Result, i cortex.Issue) testcase {
 	case r.IssueBlocks(i):
 		why := "Cortex blocked the change"
 		if !r.BlockedByCortex {
-			why = "at or above fail-on-severity " + clean(r.SeverityThreshold, maxAttrRunes)
+			why = "at or above fail-on-severity " + scantext.CleanXML(r.SeverityThreshold, maxAttrRunes)
 		}
 		tc.Failure = &outcome{
-			Message: clean(sev.Title()+": "+alert+" in "+where+" blocks this change ("+why+").", maxAttrRunes),
+			Message: scantext.CleanXML(sev.Title()+": "+alert+" in "+where+" blocks this change ("+why+").", maxAttrRunes),
 			Type:    sev.Title(),
-			Body:    clean(details, maxBodyRunes),
+			Body:    scantext.CleanXML(details, maxBodyRunes),
 		}
 	case i.Resolved():
 		reason := "resolved in Cortex"
-		if rr := clean(i.ResolutionReason, maxAttrRunes); rr != "" {
+		if rr := scantext.CleanXML(i.ResolutionReason, maxAttrRunes); rr != "" {
 			reason += ": " + rr
 		}
 		tc.Skipped = &outcome{Message: reason}
 	default:
-		tc.SystemOut = clean(details, maxBodyRunes)
+		tc.SystemOut = scantext.CleanXML(details, maxBodyRunes)
 	}
 	return tc
 }
@@ -303,7 +303,7 @@ func issueCase(r *gate.Result, i cortex.Issue) testcase {
 // category is the issue's kind in the console's words, "Other" when nothing
 // readable is left.
 func category(i cortex.Issue) string {
-	if c := clean(cortex.Category(i.DetectionMethod), maxAttrRunes); c != "" {
+	if c := scantext.CleanXML(cortex.Category(i.DetectionMethod), maxAttrRunes); c != "" {
 		return c
 	}
 	return "Other"
@@ -315,36 +315,4 @@ func seconds(d time.Duration) string {
 		d = 0
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
-}
-
-// clean keeps only characters XML 1.0 allows (tab, newline, carriage
-// return, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up), turns invalid
-// UTF-8 into U+FFFD, drops the bidirectional overrides that can disguise
-// text, and cuts the text to maxRunes with an ellipsis.
-func clean(s string, maxRunes int) string {
-	var b strings.Builder
-	n := 0
-	for len(s) > 0 {
-		c, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		if !xmlChar(c) || isBidiControl(c) {
-			continue
-		}
-		if n == maxRunes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(c) // an invalid byte decodes as utf8.RuneError, U+FFFD
-		n++
-	}
-	return strings.TrimSpace(b.String())
-}
-
-func xmlChar(c rune) bool {
-	return c == '\t' || c == '\n' || c == '\r' ||
-		(c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF)
-}
-
-func isBidiControl(c rune) bool {
-	return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F'
 }

@@ -4,59 +4,23 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	for _, tc := range testCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := render(t, tc.result())
-			golden(t, tc.name, got)
-			checkWellFormed(t, got)
-		})
-	}
-}
-
-func render(t testing.TB, r *gate.Result) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Write(&buf, r, testContext); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	return buf.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	reporttest.CheckGoldens(t, Write, checkWellFormed)
 }
 
 // checkWellFormed reads the whole document back with a strict decoder and
@@ -67,7 +31,7 @@ func checkWellFormed(t testing.TB, data []byte) {
 		t.Fatalf("output is not UTF-8")
 	}
 	for _, c := range string(data) {
-		if !xmlChar(c) {
+		if !scantext.IsXMLChar(c) {
 			t.Fatalf("output holds %U, which XML 1.0 forbids", c)
 		}
 	}
@@ -99,21 +63,12 @@ func TestXmllint(t *testing.T) {
 		}
 		t.Skip("xmllint not found (apt-get install -y libxml2-utils)")
 	}
-	xsd, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "oracles", "junit", "jenkins-xunit-junit-10.xsd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(xsd); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("schema missing in CI: %v", err)
-		}
-		t.Skipf("schema not found: %v", err)
-	}
+	xsd := reporttest.Oracle(t, "junit", "jenkins-xunit-junit-10.xsd")
 	dir := t.TempDir()
 	args := []string{"--noout", "--schema", xsd}
-	for _, tc := range testCases {
-		file := filepath.Join(dir, tc.name+".xml")
-		if err := os.WriteFile(file, render(t, tc.result()), 0o644); err != nil {
+	for _, tc := range reporttest.Cases() {
+		file := filepath.Join(dir, tc.Name+".xml")
+		if err := os.WriteFile(file, reporttest.Render(t, Write, tc.Result()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		args = append(args, file)
@@ -140,19 +95,19 @@ func TestVerdictCase(t *testing.T) {
 		wantTests, wantFail, wantErr int
 		wantType                     string
 	}{
-		{"passed, no issues: one passing test", passedEmpty(), 1, 0, 0, ""},
-		{"error without a scan", errorNoScan(), 1, 0, 1, "error"},
-		{"timeout", timedOut(), 1, 0, 1, "timeout"},
+		{"passed, no issues: one passing test", reporttest.PassedEmpty(), 1, 0, 0, ""},
+		{"error without a scan", reporttest.ErrorNoScan(), 1, 0, 1, "error"},
+		{"timeout", reporttest.TimedOut(), 1, 0, 1, "timeout"},
 		// 11 unresolved issues all block (Cortex blocked); the resolved one is skipped.
-		{"blocked by Cortex", blockedMany(), 13, 12, 0, "blocked"},
+		{"blocked by Cortex", reporttest.BlockedMany(), 13, 12, 0, "blocked"},
 		// fail-on-severity high: the verdict and the one high issue fail.
-		{"blocked by severity in report mode", blockedBySeverity(), 4, 2, 0, "blocked"},
+		{"blocked by severity in report mode", reporttest.BlockedBySeverity(), 4, 2, 0, "blocked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var doc testsuites
-			if err := xml.Unmarshal(render(t, tt.result), &doc); err != nil {
+			if err := xml.Unmarshal(reporttest.Render(t, Write, tt.result), &doc); err != nil {
 				t.Fatal(err)
 			}
 			if doc.Tests != tt.wantTests || doc.Failures != tt.wantFail || doc.Errors != tt.wantErr {
@@ -177,7 +132,7 @@ func TestVerdictCase(t *testing.T) {
 func TestIssueCases(t *testing.T) {
 	t.Parallel()
 	var doc testsuites
-	if err := xml.Unmarshal(render(t, blockedBySeverity()), &doc); err != nil {
+	if err := xml.Unmarshal(reporttest.Render(t, Write, reporttest.BlockedBySeverity()), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Suites) != 2 || doc.Suites[1].Name != "SAST" {
@@ -202,7 +157,7 @@ func TestIssueCases(t *testing.T) {
 
 	// Two identical issues stay two distinct cases.
 	doc = testsuites{}
-	if err := xml.Unmarshal(render(t, blockedMany()), &doc); err != nil {
+	if err := xml.Unmarshal(reporttest.Render(t, Write, reporttest.BlockedMany()), &doc); err != nil {
 		t.Fatal(err)
 	}
 	names := map[string]bool{}
@@ -222,44 +177,19 @@ func TestIssueCases(t *testing.T) {
 
 func TestWriteNilResult(t *testing.T) {
 	t.Parallel()
-	if err := Write(&bytes.Buffer{}, nil, testContext); err == nil {
-		t.Fatal("Write(nil) succeeded, want an error")
-	}
+	reporttest.CheckNilResult(t, Write)
 }
 
 func FuzzWrite(f *testing.F) {
-	f.Add("AWS Access Key", "config/prod.env", "Secrets Security", "Critical")
-	f.Add(hostileText, "dir with spaces/../x", hostileText, "High")
+	reporttest.AddFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, alert, path, method, severity string) {
-		r := blockedMany()
-		r.Issues[0].AlertName, r.Issues[0].FilePath = alert, path
-		r.Issues[0].DetectionMethod, r.Issues[0].Severity = method, severity
+		r := reporttest.FuzzResult(alert, path, method, severity)
 		r.Issues[1].AssetName, r.Issues[1].FilePath = path, ""
 		r.Message, r.Reasons = alert, []string{method}
-		checkWellFormed(t, render(t, r))
+		checkWellFormed(t, reporttest.Render(t, Write, r))
 	})
 }
 
 func BenchmarkWrite(b *testing.B) {
-	r := manyIssues(50_000)
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	for b.Loop() {
-		buf.Reset()
-		if err := Write(&buf, r, testContext); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(buf.Len()))
-}
-
-func TestCleanDropsWhatXMLForbids(t *testing.T) {
-	t.Parallel()
-	got := clean("a\x00b\x1bc\ufffed\xffe]]>f\u202eg", -1)
-	if want := "abcd\ufffde]]>fg"; got != want {
-		t.Errorf("clean = %q, want %q", got, want)
-	}
-	if got := clean(strings.Repeat("x", 10), 4); got != "xxxx…" {
-		t.Errorf("clean cut = %q, want xxxx…", got)
-	}
+	reporttest.BenchWrite(b, Write)
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 )
 
 // zwsp is a zero-width space written as an entity. Placed after "@" it stops
@@ -58,19 +59,13 @@ func Escape(s string) string {
 			b.WriteRune(r)
 		case r == '\u2028' || r == '\u2029' || unicode.IsControl(r):
 			b.WriteByte(' ')
-		case bidiControl(r):
+		case scantext.IsBidiControl(r):
 		default:
 			b.WriteString(s[i : i+w])
 		}
 		i += w
 	}
 	return b.String()
-}
-
-// bidiControl reports the explicit directional formatting characters, which
-// can make a table cell read differently from what it contains.
-func bidiControl(r rune) bool {
-	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f'
 }
 
 // clip shortens s to at most n runes, marking the cut with an ellipsis.

@@ -19,6 +19,7 @@ import (
 	"github.com/yuin/goldmark/text"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 )
 
 // These tests read the output the way GitHub does: goldmark with the GFM
@@ -134,7 +135,7 @@ func want(s string, n int) string {
 		switch {
 		case r == '\u2028' || r == '\u2029' || unicode.IsControl(r):
 			return ' '
-		case bidiControl(r):
+		case scantext.IsBidiControl(r):
 			return -1
 		}
 		return r

@@ -5,7 +5,6 @@ package markdown
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -219,7 +218,7 @@ func (rd renderer) issues(budget int, full bool) string {
 		}
 		return ""
 	}
-	order := rd.sorted()
+	order := reporter.IssueOrder(r)
 	// Room for the closing note, whatever it says.
 	budget -= 400
 
@@ -261,28 +260,6 @@ func (rd renderer) issues(budget int, full bool) string {
 			len(left), blocking, why, rd.hint)
 	}
 	return b.String()
-}
-
-// sorted returns the issues' indexes, blocking first, then by severity,
-// otherwise in Cortex's order.
-func (rd renderer) sorted() []int {
-	r := rd.r
-	idx := make([]int, len(r.Issues))
-	blocks := make([]bool, len(r.Issues))
-	sev := make([]cortex.Severity, len(r.Issues))
-	for i, is := range r.Issues {
-		idx[i] = i
-		blocks[i] = r.IssueBlocks(is)
-		sev[i] = cortex.ParseSeverity(is.Severity)
-	}
-	sort.SliceStable(idx, func(a, b int) bool {
-		x, y := idx[a], idx[b]
-		if blocks[x] != blocks[y] {
-			return blocks[x]
-		}
-		return sev[x] > sev[y]
-	})
-	return idx
 }
 
 // table renders the rows of the given issues that fit in budget, and how

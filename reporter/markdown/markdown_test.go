@@ -1,38 +1,14 @@
 package markdown
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/cortex-gate/cortex-gate/cortex"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs from the golden file (-want +got):\n%s", name, diff)
-	}
-}
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
@@ -41,9 +17,9 @@ func TestGolden(t *testing.T) {
 			t.Parallel()
 			comment := Comment(tc.r, tc.ctx, testMarker)
 			summary := Summary(tc.r, tc.ctx)
-			golden(t, tc.name+".comment.md.golden", comment)
+			reporttest.Golden(t, tc.name+".comment.md.golden", []byte(comment))
 			if tc.name != "blocked-limit" { // 250 KB of rows says nothing the assertions below do not
-				golden(t, tc.name+".summary.md.golden", summary)
+				reporttest.Golden(t, tc.name+".summary.md.golden", []byte(summary))
 			}
 
 			if n := utf8.RuneCountInString(comment); n > MaxCommentRunes {

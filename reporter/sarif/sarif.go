@@ -53,6 +53,7 @@ import (
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
 	"github.com/cortex-gate/cortex-gate/reporter"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/scantext"
 )
 
 // Version is the cortex-gate version written as the driver's
@@ -178,9 +179,9 @@ func build(r *gate.Result, ctx reporter.Context, maxResults int) sarifLog {
 		"cortex-gate/truncated":        omitted > 0,
 	}
 	if s := r.Scan; s != nil {
-		props["cortex-gate/scanId"] = clean(s.ID, maxNameRunes)
-		props["cortex-gate/scanHealth"] = clean(s.Health, maxNameRunes)
-		props["cortex-gate/scanStatus"] = clean(s.Status, maxNameRunes)
+		props["cortex-gate/scanId"] = scantext.Clean(s.ID, maxNameRunes)
+		props["cortex-gate/scanHealth"] = scantext.Clean(s.Health, maxNameRunes)
+		props["cortex-gate/scanStatus"] = scantext.Clean(s.Status, maxNameRunes)
 	}
 
 	return sarifLog{
@@ -264,7 +265,7 @@ func buildRules(entries []entry) ([]rule, map[string]int) {
 		})
 		tags = slices.DeleteFunc(tags, func(t string) bool { return t == "security" })
 		tags = append([]string{"security"}, tags[:min(len(tags), maxTags-1)]...)
-		name := clean(a.name, maxNameRunes)
+		name := scantext.Clean(a.name, maxNameRunes)
 		if name == "" {
 			name = "Unnamed Cortex issue"
 		}
@@ -294,13 +295,13 @@ func buildResult(r *gate.Result, e entry, ruleIndex int) result {
 	if blocks {
 		level = "error"
 	}
-	name := clean(i.AlertName, maxNameRunes)
+	name := scantext.Clean(i.AlertName, maxNameRunes)
 	if name == "" {
 		name = "Unnamed Cortex issue"
 	}
-	where := clean(i.FilePath, maxNameRunes)
+	where := scantext.Clean(i.FilePath, maxNameRunes)
 	if where == "" {
-		where = clean(i.AssetName, maxNameRunes)
+		where = scantext.Clean(i.AssetName, maxNameRunes)
 	}
 	text := e.severity.Title() + ": " + name
 	if where != "" {
@@ -311,20 +312,20 @@ func buildResult(r *gate.Result, e entry, ruleIndex int) result {
 		text += " It blocks this change."
 	}
 	props := resultProperties{
-		Severity:         clean(i.Severity, maxTagRunes),
+		Severity:         scantext.Clean(i.Severity, maxTagRunes),
 		Category:         category(i),
-		DetectionMethod:  clean(i.DetectionMethod, maxNameRunes),
-		IssueID:          clean(i.ID, maxNameRunes),
-		AssetName:        clean(i.AssetName, maxNameRunes),
-		FilePath:         clean(i.FilePath, maxNameRunes),
-		ResolutionStatus: clean(i.ResolutionStatus, maxTagRunes),
+		DetectionMethod:  scantext.Clean(i.DetectionMethod, maxNameRunes),
+		IssueID:          scantext.Clean(i.ID, maxNameRunes),
+		AssetName:        scantext.Clean(i.AssetName, maxNameRunes),
+		FilePath:         scantext.Clean(i.FilePath, maxNameRunes),
+		ResolutionStatus: scantext.Clean(i.ResolutionStatus, maxTagRunes),
 		Blocking:         blocks,
 	}
 	return result{
 		RuleID:    e.ruleID,
 		RuleIndex: ruleIndex,
 		Level:     level,
-		Message:   message{Text: escapeMessage(clean(text, maxMessageRunes))},
+		Message:   message{Text: escapeMessage(scantext.Clean(text, maxMessageRunes))},
 		Locations: []location{{PhysicalLocation: physicalLocation{
 			ArtifactLocation: artifactLocation{URI: e.uri, URIBaseID: srcRoot},
 			Region:           region{StartLine: 1},
@@ -341,19 +342,19 @@ func buildInvocation(r *gate.Result, omitted int) invocation {
 		EndTimeUTC:          utc(r.FinishedAt),
 	}
 	if !inv.ExecutionSuccessful {
-		text := clean(r.Message, maxMessageRunes)
+		text := scantext.Clean(r.Message, maxMessageRunes)
 		if text == "" {
-			text = "The gate ended with verdict " + clean(string(r.Verdict), maxTagRunes) + "."
+			text = "The gate ended with verdict " + scantext.Clean(string(r.Verdict), maxTagRunes) + "."
 		}
 		if len(r.Reasons) > 0 {
 			text += " Reasons: " + strings.Join(cleanAll(r.Reasons, maxMessageRunes), "; ")
 		}
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			notification{Level: "error", Message: message{Text: escapeMessage(clean(text, maxMessageRunes))}})
+			notification{Level: "error", Message: message{Text: escapeMessage(scantext.Clean(text, maxMessageRunes))}})
 	}
 	for _, w := range r.Warnings {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			notification{Level: "warning", Message: message{Text: escapeMessage(clean(w, maxMessageRunes))}})
+			notification{Level: "warning", Message: message{Text: escapeMessage(scantext.Clean(w, maxMessageRunes))}})
 	}
 	if omitted > 0 {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, notification{
@@ -377,8 +378,8 @@ func provenance(r *gate.Result, ctx reporter.Context) []versionControlDetails {
 	u.User = nil // a server URL from the environment could carry a token
 	return []versionControlDetails{{
 		RepositoryURI: u.String(),
-		RevisionID:    clean(ctx.HeadSHA, maxTagRunes),
-		Branch:        clean(r.Change.Branch, maxNameRunes),
+		RevisionID:    scantext.Clean(ctx.HeadSHA, maxTagRunes),
+		Branch:        scantext.Clean(r.Change.Branch, maxNameRunes),
 		MappedTo:      artifactLocation{URIBaseID: srcRoot},
 	}}
 }
@@ -389,9 +390,9 @@ func provenance(r *gate.Result, ctx reporter.Context) []versionControlDetails {
 // ':' included, so a "C:" or "https:" segment never reads as a scheme.
 // Issues without a file fall back to the asset name, then NoFileURI.
 func artifactURI(i cortex.Issue) string {
-	p := clean(i.FilePath, -1)
+	p := scantext.Clean(i.FilePath, -1)
 	if strings.TrimSpace(p) == "" {
-		p = clean(i.AssetName, -1)
+		p = scantext.Clean(i.AssetName, -1)
 	}
 	p = strings.ReplaceAll(p, `\`, "/")
 	p = strings.TrimPrefix(path.Clean("/"+p), "/")
@@ -408,7 +409,7 @@ func artifactURI(i cortex.Issue) string {
 // category is the issue's kind in the console's words ("Secrets", "IaC"),
 // made safe for a tag; "Other" when nothing readable is left.
 func category(i cortex.Issue) string {
-	if c := clean(cortex.Category(i.DetectionMethod), maxTagRunes); c != "" {
+	if c := scantext.Clean(cortex.Category(i.DetectionMethod), maxTagRunes); c != "" {
 		return c
 	}
 	return "Other"
@@ -467,38 +468,12 @@ func pascal(s string) string {
 	return b.String()
 }
 
-// clean makes scan text safe to show: invalid UTF-8 becomes U+FFFD, control
-// characters other than tab and newline and the bidirectional overrides
-// that can disguise text are dropped, and the text is cut to maxRunes
-// (none when negative) with an ellipsis.
-func clean(s string, maxRunes int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	n := 0
-	for _, c := range s {
-		if (unicode.IsControl(c) && c != '\n' && c != '\t') || isBidiControl(c) {
-			continue
-		}
-		if maxRunes >= 0 && n == maxRunes {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(c)
-		n++
-	}
-	return strings.TrimSpace(b.String())
-}
-
 func cleanAll(ss []string, maxRunes int) []string {
 	out := make([]string, 0, len(ss))
 	for _, s := range ss {
-		out = append(out, clean(s, maxRunes))
+		out = append(out, scantext.Clean(s, maxRunes))
 	}
 	return out
-}
-
-func isBidiControl(c rune) bool {
-	return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F'
 }
 
 // escapeMessage escapes a plain-text message as SARIF §3.11.6 asks: in a

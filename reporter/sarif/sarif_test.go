@@ -3,14 +3,12 @@ package sarif
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,47 +16,12 @@ import (
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
+	"github.com/cortex-gate/cortex-gate/reporter/internal/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestWriteGolden(t *testing.T) {
 	t.Parallel()
-	for _, tc := range testCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := render(t, tc.result())
-			golden(t, tc.name, got)
-			checkLog(t, got)
-		})
-	}
-}
-
-func render(t testing.TB, r *gate.Result) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := Write(&buf, r, testContext); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	return buf.Bytes()
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read golden file (run go test -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	reporttest.CheckGoldens(t, Write, checkLog)
 }
 
 // checkLog validates a log against the OASIS schema (formats asserted) and
@@ -163,42 +126,11 @@ func githubProblems(data []byte) []string {
 // first segment, no "//" authority.
 var relativeURIRef = regexp.MustCompile(`^(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|%[0-9A-Fa-f]{2})+(?:/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})*)*$`)
 
-// sharedDir is the read-only shared/ beside the repository.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "oracles")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared oracles missing in CI: %v", err)
-		}
-		t.Skipf("shared oracles not found: %v", err)
-	}
-	return dir
-}
-
-var (
-	schemaOnce sync.Once
-	schema     *jsonschema.Schema
-	schemaErr  error
-)
-
-// sarifSchema compiles the OASIS schema once. Draft-04 asserts formats
-// ("uri", "date-time", ...), so those are checked too.
+// sarifSchema is the OASIS schema. Draft-04 asserts formats ("uri",
+// "date-time", ...), so those are checked too.
 func sarifSchema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "oracles", "sarif-schema-2.1.0.oasis.json")
-	schemaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		schema, schemaErr = c.Compile(path)
-	})
-	if schemaErr != nil {
-		t.Fatalf("failed to compile SARIF schema: %v", schemaErr)
-	}
-	return schema
+	return reporttest.Schema(t, reporttest.Oracle(t, "sarif-schema-2.1.0.oasis.json"))
 }
 
 // TestValidatorOnCodeQLSamples proves the validator: the codeql-action
@@ -207,7 +139,7 @@ func sarifSchema(t testing.TB) *jsonschema.Schema {
 // "uri" format and the relative-URI check both catch it).
 func TestValidatorOnCodeQLSamples(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(sharedDir(t), "oracles", "sarif")
+	dir := reporttest.Oracle(t, "sarif")
 	tests := []struct {
 		file       string
 		schemaOK   bool
@@ -267,15 +199,15 @@ func TestMultitool(t *testing.T) {
 	}
 	dir := t.TempDir()
 	args := []string{"validate", "--rule-kind", "Gh;Sarif", "--level", "Error;Warning", "--output", filepath.Join(dir, "out.sarif")}
-	for _, tc := range testCases {
-		file := filepath.Join(dir, tc.name+".sarif")
-		if err := os.WriteFile(file, render(t, tc.result()), 0o644); err != nil {
+	for _, tc := range reporttest.Cases() {
+		file := filepath.Join(dir, tc.Name+".sarif")
+		if err := os.WriteFile(file, reporttest.Render(t, Write, tc.Result()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		args = append(args, file)
 	}
 	const control = "github-docs-minimum-required.sarif"
-	args = append(args, filepath.Join(sharedDir(t), "oracles", "sarif", control))
+	args = append(args, reporttest.Oracle(t, "sarif", control))
 	cmd := exec.CommandContext(t.Context(), bin, args...)
 	// A self-contained .NET binary: without ICU installed it needs this.
 	cmd.Env = append(os.Environ(), "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1")
@@ -367,7 +299,7 @@ func TestMultitool(t *testing.T) {
 
 func TestLevelsAndSeverity(t *testing.T) {
 	t.Parallel()
-	log := build(blockedBySeverity(), testContext, MaxResults)
+	log := build(reporttest.BlockedBySeverity(), reporttest.Context(), MaxResults)
 	got := map[string]string{}
 	for _, res := range log.Runs[0].Results {
 		got[res.Properties.IssueID] = res.Level
@@ -379,7 +311,7 @@ func TestLevelsAndSeverity(t *testing.T) {
 		t.Errorf("levels mismatch (-want +got):\n%s", diff)
 	}
 
-	log = build(blockedMany(), testContext, MaxResults)
+	log = build(reporttest.BlockedMany(), reporttest.Context(), MaxResults)
 	got = map[string]string{}
 	for _, res := range log.Runs[0].Results {
 		got[res.Properties.IssueID] = res.Level
@@ -422,7 +354,7 @@ func TestTruncation(t *testing.T) {
 	for n := range 10 {
 		r.Issues = append(r.Issues, cortex.Issue{ID: fmt.Sprint(n), Severity: sevs[n%len(sevs)], AlertName: "a", FilePath: "f"})
 	}
-	log := build(r, testContext, 6)
+	log := build(r, reporttest.Context(), 6)
 	run := log.Runs[0]
 	if len(run.Results) != 6 {
 		t.Fatalf("%d results, want 6", len(run.Results))
@@ -451,7 +383,7 @@ func TestTruncation(t *testing.T) {
 // severities left out.
 func TestMaxResults(t *testing.T) {
 	t.Parallel()
-	log := build(manyIssues(MaxResults+5000), testContext, MaxResults)
+	log := build(reporttest.ManyIssues(MaxResults+5000), reporttest.Context(), MaxResults)
 	// 7,500 issues of each severity: the 5,000 left out are all low.
 	kept := map[string]int{}
 	for _, res := range log.Runs[0].Results {
@@ -474,14 +406,14 @@ func TestFingerprintsStable(t *testing.T) {
 	t.Parallel()
 	fps := func(r *gate.Result) map[string]string {
 		m := map[string]string{}
-		for _, res := range build(r, testContext, MaxResults).Runs[0].Results {
+		for _, res := range build(r, reporttest.Context(), MaxResults).Runs[0].Results {
 			m[res.Properties.IssueID] = res.PartialFingerprints[fingerprintKey]
 		}
 		return m
 	}
-	a := fps(blockedMany())
+	a := fps(reporttest.BlockedMany())
 	// A later scan: new issue ids, the issues in another order, one fixed.
-	later := blockedMany()
+	later := reporttest.BlockedMany()
 	later.Issues = later.Issues[1:]
 	later.Issues[0], later.Issues[1] = later.Issues[1], later.Issues[0]
 	for n := range later.Issues {
@@ -541,33 +473,19 @@ func TestRuleID(t *testing.T) {
 
 func TestWriteNilResult(t *testing.T) {
 	t.Parallel()
-	if err := Write(&bytes.Buffer{}, nil, testContext); err == nil {
-		t.Fatal("Write(nil) succeeded, want an error")
-	}
+	reporttest.CheckNilResult(t, Write)
 }
 
 func FuzzWrite(f *testing.F) {
-	f.Add("AWS Access Key", "config/prod.env", "Secrets Security", "Critical")
-	f.Add(hostileText, "dir with spaces/../x", hostileText, "High")
+	reporttest.AddFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, alert, path, method, severity string) {
-		r := blockedMany()
-		r.Issues[0].AlertName, r.Issues[0].FilePath = alert, path
-		r.Issues[0].DetectionMethod, r.Issues[0].Severity = method, severity
+		r := reporttest.FuzzResult(alert, path, method, severity)
 		r.Issues[1].AssetName, r.Issues[1].FilePath = path, ""
 		r.Message = alert
-		checkLog(t, render(t, r))
+		checkLog(t, reporttest.Render(t, Write, r))
 	})
 }
 
 func BenchmarkWrite(b *testing.B) {
-	r := manyIssues(50_000)
-	var buf bytes.Buffer
-	b.ReportAllocs()
-	for b.Loop() {
-		buf.Reset()
-		if err := Write(&buf, r, testContext); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(buf.Len()))
+	reporttest.BenchWrite(b, Write)
 }

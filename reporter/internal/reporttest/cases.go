@@ -1,11 +1,14 @@
-package codequality
+package reporttest
 
-// This file is the same in every report-file writer's package (jsonreport,
-// sarif, junit, codequality) so their goldens render the same results.
+// The golden cases every report-file writer (jsonreport, sarif, junit,
+// codequality) renders, so their goldens show the same results. Each case
+// is a function: tests change the result they get, so every call builds a
+// fresh one.
 
 import (
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
@@ -13,33 +16,52 @@ import (
 	"github.com/cortex-gate/cortex-gate/reporter"
 )
 
+// The run's pinned clock, so the goldens are byte-stable.
 var (
-	testStart  = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	testFinish = testStart.Add(3*time.Minute + 25*time.Second + 500*time.Millisecond)
+	start  = time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	finish = start.Add(3*time.Minute + 25*time.Second + 500*time.Millisecond)
 )
 
-// testContext is a GitHub pull request run.
-var testContext = reporter.Context{
-	ServerURL:       "https://github.com",
-	Platform:        "github",
-	RepoPath:        "acme/payments",
-	HeadSHA:         "0123456789abcdef0123456789abcdef01234567",
-	MaxCommentItems: 25,
-	RunURL:          "https://github.com/acme/payments/actions/runs/42",
+// Context is a GitHub pull request run, the context every case renders in.
+func Context() reporter.Context {
+	return reporter.Context{
+		ServerURL:       "https://github.com",
+		Platform:        "github",
+		RepoPath:        "acme/payments",
+		HeadSHA:         "0123456789abcdef0123456789abcdef01234567",
+		MaxCommentItems: 25,
+		RunURL:          "https://github.com/acme/payments/actions/runs/42",
+	}
 }
 
-type testCase struct {
-	name   string
-	result func() *gate.Result
+// Case is one golden case: its golden file is testdata/<Name>.golden.
+type Case struct {
+	Name   string
+	Result func() *gate.Result
 }
 
-var testCases = []testCase{
-	{"passed-empty", passedEmpty},
-	{"blocked-many", blockedMany},
-	{"blocked-severity-report-mode", blockedBySeverity},
-	{"hostile", hostile},
-	{"error-no-scan", errorNoScan},
-	{"timeout", timedOut},
+// Cases are the golden cases, in a fixed order.
+func Cases() []Case {
+	return []Case{
+		{"passed-empty", PassedEmpty},
+		{"blocked-many", BlockedMany},
+		{"blocked-severity-report-mode", BlockedBySeverity},
+		{"hostile", Hostile},
+		{"error-no-scan", ErrorNoScan},
+		{"timeout", TimedOut},
+	}
+}
+
+// Named is the case called name's result; it fails t when there is none.
+func Named(t testing.TB, name string) *gate.Result {
+	t.Helper()
+	for _, c := range Cases() {
+		if c.Name == name {
+			return c.Result()
+		}
+	}
+	t.Fatalf("no test case %q", name)
+	return nil
 }
 
 func prScan(status string) *cortex.Scan {
@@ -48,7 +70,7 @@ func prScan(status string) *cortex.Scan {
 		ID:                  "scan-7f3a",
 		Health:              cortex.HealthCompleted,
 		Status:              status,
-		Date:                testStart.Add(-2 * time.Minute),
+		Date:                start.Add(-2 * time.Minute),
 		RepoName:            "payments",
 		OrganizationName:    "acme",
 		BranchName:          "feature/login",
@@ -72,7 +94,8 @@ func prChange() gate.Change {
 	}
 }
 
-func passedEmpty() *gate.Result {
+// PassedEmpty: Cortex passed the PR scan and found nothing.
+func PassedEmpty() *gate.Result {
 	s := prScan("PASSED")
 	s.IssuesFound = map[string]float64{}
 	return &gate.Result{
@@ -84,8 +107,8 @@ func passedEmpty() *gate.Result {
 		Scan:             s,
 		BlockingPolicies: []string{},
 		Issues:           []cortex.Issue{},
-		StartedAt:        testStart,
-		FinishedAt:       testFinish,
+		StartedAt:        start,
+		FinishedAt:       finish,
 		Polls:            3,
 	}
 }
@@ -99,7 +122,7 @@ func issue(id, sev, alert, method, file, asset string) cortex.Issue {
 		DetectionMethod:  method,
 		AssetName:        asset,
 		FilePath:         file,
-		Created:          testStart.Add(-time.Hour),
+		Created:          start.Add(-time.Hour),
 		RepoID:           "repo-1",
 		PullRequestID:    "17",
 		Branch:           "feature/login",
@@ -107,7 +130,10 @@ func issue(id, sev, alert, method, file, asset string) cortex.Issue {
 	}
 }
 
-func blockedMany() *gate.Result {
+// BlockedMany: Cortex blocked the PR with two policies; its issues span
+// every severity and kind, with a duplicate, issues without a file and a
+// resolved one.
+func BlockedMany() *gate.Result {
 	s := prScan("FAILED")
 	s.BlockingPolicyNames = []string{"Block critical secrets", "No high CVEs"}
 	s.BlockingPolicyIDs = []string{"pol-1", "pol-2"}
@@ -143,15 +169,15 @@ func blockedMany() *gate.Result {
 		Counts:           gate.Counts{Issues: 12, Findings: 15, Critical: 3, High: 3, Medium: 3, Low: 2},
 		Issues:           issues,
 		BlockedByCortex:  true,
-		StartedAt:        testStart,
-		FinishedAt:       testFinish,
+		StartedAt:        start,
+		FinishedAt:       finish,
 		Polls:            7,
 	}
 }
 
-// blockedBySeverity: Cortex passed, fail-on-severity high blocked, and the
+// BlockedBySeverity: Cortex passed, fail-on-severity high blocked, and the
 // gate runs under mode: report.
-func blockedBySeverity() *gate.Result {
+func BlockedBySeverity() *gate.Result {
 	s := prScan("PASSED_WITH_ISSUES")
 	s.Type = cortex.ScanTypeCI
 	s.PullRequestID = ""
@@ -174,66 +200,69 @@ func blockedBySeverity() *gate.Result {
 		Issues:            issues,
 		SeverityThreshold: "high",
 		BlockedBySeverity: true,
-		StartedAt:         testStart,
-		FinishedAt:        testFinish,
+		StartedAt:         start,
+		FinishedAt:        finish,
 		Polls:             1,
 	}
 }
 
-// hostileText holds what an attacker who controls a scanned repository
+// HostileText holds what an attacker who controls a scanned repository
 // could put into alert names, paths and comments.
-const hostileText = "<script>alert(1)</script> & \"quotes\" 'apos' ]]> --> <!-- \x00NUL \x01\x07\x1b[31mred\x1b[0m \x7f \u0085 \u2028 \ufffe \uFEFF [link](https://evil.example) ![img](x) @everyone #1 `code` | pipe \\ backslash \xff\xfe invalid utf-8 \xc3\x28 \U0001F600 \u202Egnp.exe"
+const HostileText = "<script>alert(1)</script> & \"quotes\" 'apos' ]]> --> <!-- \x00NUL \x01\x07\x1b[31mred\x1b[0m \x7f \u0085 \u2028 \ufffe \uFEFF [link](https://evil.example) ![img](x) @everyone #1 `code` | pipe \\ backslash \xff\xfe invalid utf-8 \xc3\x28 \U0001F600 \u202Egnp.exe"
 
-func hostile() *gate.Result {
+// Hostile: every text the scan controls is HostileText or worse.
+func Hostile() *gate.Result {
 	long := strings.Repeat("A very long alert name ", 800) // ~18 KB
 	s := prScan("FAILED")
-	s.BlockingPolicyNames = []string{hostileText}
-	s.PullRequestTitle = hostileText
+	s.BlockingPolicyNames = []string{HostileText}
+	s.PullRequestTitle = HostileText
 	issues := []cortex.Issue{
-		issue("h-1", "Critical", hostileText, "Secrets Security", "dir with spaces/../../etc/passwd", "asset "+hostileText),
+		issue("h-1", "Critical", HostileText, "Secrets Security", "dir with spaces/../../etc/passwd", "asset "+HostileText),
 		issue("h-2", "High", long, "Cve Security", "./src/a file&name<>\"q\".js", ""),
-		issue("h-3", "Medium", "Path traversal", hostileText, "..\\..\\windows\\system32\\x.dll", ""),
+		issue("h-3", "Medium", "Path traversal", HostileText, "..\\..\\windows\\system32\\x.dll", ""),
 		issue("h-4", "Low", "Absolute path", "IaC Security", "/abs/path/main.tf", ""),
 		issue("h-5", "Critical", "URL path", "IaC Security", "https://evil.example/x?y=1#frag", ""),
 		issue("h-6", "High", "Drive letter", "IaC Security", "C:\\repo\\main.tf", ""),
 		issue("h-7", "NotASeverity", "", "", "100%/%2e%2e/ünïcödé/日本.txt", ""),
 		issue("h-8", "", "\x00\x00\x00", "\x00", "\x00", "\x00"),
-		issue(hostileText, "Critical", "Hostile id", "Secrets Security", strings.Repeat("deep/", 400)+"f.txt", ""),
+		issue(HostileText, "Critical", "Hostile id", "Secrets Security", strings.Repeat("deep/", 400)+"f.txt", ""),
 	}
-	issues[0].ResolutionComment = hostileText
-	issues[0].Assignee = hostileText
+	issues[0].ResolutionComment = HostileText
+	issues[0].Assignee = HostileText
 	return &gate.Result{
 		Verdict:          gate.VerdictBlocked,
 		Enforced:         true,
-		Message:          "Cortex blocked PR 17: " + hostileText,
-		Reasons:          []string{"blocking policy " + hostileText},
+		Message:          "Cortex blocked PR 17: " + HostileText,
+		Reasons:          []string{"blocking policy " + HostileText},
 		Change:           prChange(),
-		Selection:        hostileText,
+		Selection:        HostileText,
 		Scan:             s,
-		BlockingPolicies: []string{hostileText, "normal policy"},
+		BlockingPolicies: []string{HostileText, "normal policy"},
 		Counts:           gate.Counts{Issues: len(issues), Critical: 3, High: 2, Medium: 1, Low: 1},
 		Issues:           issues,
 		BlockedByCortex:  true,
-		StartedAt:        testStart,
-		FinishedAt:       testFinish,
+		StartedAt:        start,
+		FinishedAt:       finish,
 		Polls:            2,
 	}
 }
 
-func errorNoScan() *gate.Result {
+// ErrorNoScan: Cortex rejected the API key before any scan was found.
+func ErrorNoScan() *gate.Result {
 	return &gate.Result{
 		Verdict:    gate.VerdictError,
 		Enforced:   true,
 		Message:    "Cortex rejected the API key (401): check api-key-id and api-key.",
 		Reasons:    []string{"failed to list PR scans: 401 Unauthorized: invalid key"},
 		Change:     prChange(),
-		StartedAt:  testStart,
-		FinishedAt: testStart.Add(1500 * time.Millisecond),
+		StartedAt:  start,
+		FinishedAt: start.Add(1500 * time.Millisecond),
 		Polls:      1,
 	}
 }
 
-func timedOut() *gate.Result {
+// TimedOut: the scan was still running when the wait ran out.
+func TimedOut() *gate.Result {
 	s := prScan("IN_PROGRESS")
 	s.Health = cortex.HealthInProgress
 	return &gate.Result{
@@ -244,16 +273,16 @@ func timedOut() *gate.Result {
 		Change:           prChange(),
 		Scan:             s,
 		BlockingPolicies: []string{},
-		StartedAt:        testStart,
-		FinishedAt:       testStart.Add(30 * time.Minute),
+		StartedAt:        start,
+		FinishedAt:       start.Add(30 * time.Minute),
 		Polls:            64,
 	}
 }
 
-// manyIssues builds a blocked result with n issues spread over severities,
+// ManyIssues builds a blocked result with n issues spread over severities,
 // methods and files, for benchmarks and the SARIF result limit.
-func manyIssues(n int) *gate.Result {
-	r := blockedMany()
+func ManyIssues(n int) *gate.Result {
+	r := BlockedMany()
 	sevs := []string{"Critical", "High", "Medium", "Low"}
 	methods := []string{"Secrets Security", "Cve Security", "IaC Security", "License Security", "Operational Risk Security"}
 	r.Issues = make([]cortex.Issue, n)
