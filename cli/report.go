@@ -1,10 +1,13 @@
 package cli
 
 import (
-	"bytes"
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,26 +128,50 @@ func (r *reporting) writeJSON(res *gate.Result) {
 }
 
 // writeFile writes a report atomically: a reader never sees half a file.
+// The report streams into a temporary file next to path, renamed over path
+// once whole, so a huge report is never held in memory.
 func (r *reporting) writeFile(path, what string, write func(io.Writer) error) bool {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		r.log.Warningf("failed to render the %s report: %v", what, err)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.log.Warningf("failed to create the folder of the %s report %s: %v", what, path, err)
 		return false
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			r.log.Warningf("failed to create the folder of the %s report %s: %v", what, path, err)
-			return false
+	// A temporary file of its own (two gates may share the folder), made
+	// 0644 under the umask as os.WriteFile would: os.CreateTemp makes 0600.
+	var f *os.File
+	var err error
+	for range 10 {
+		name := filepath.Join(dir, filepath.Base(path)+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		if f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
+			break
 		}
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+	if err != nil {
 		r.log.Warningf("failed to write the %s report %s: %v", what, path, err)
 		return false
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		r.log.Warningf("failed to write the %s report %s: %v", what, path, err)
+	tmp := f.Name()
+	// fail drops the temporary file: a failed report leaves nothing behind,
+	// and an older report at path stays whole.
+	fail := func(msg string, err error) bool {
+		_ = f.Close()
+		_ = os.Remove(tmp)
+		r.log.Warningf("%s: %v", msg, err)
 		return false
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	if err := write(bw); err != nil {
+		return fail("failed to render the "+what+" report", err)
+	}
+	writeFailed := "failed to write the " + what + " report " + path
+	if err := bw.Flush(); err != nil {
+		return fail(writeFailed, err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(writeFailed, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(writeFailed, err)
 	}
 	r.log.Infof("Wrote the %s report to %s", what, path)
 	return true
@@ -224,10 +251,15 @@ func (r *reporting) checkRun(ctx context.Context, res *gate.Result) {
 	c, err := ghpublish.New(ghpublish.Config{Token: r.s.GitHubToken, APIURL: r.ci.APIURL, Owner: owner, Repo: repo, HTTPClient: r.forgeHTTP()})
 	var url string
 	if err == nil {
+		anns, text := ghpublish.AnnotationsFor(res), ""
+		if len(anns) > ghpublish.MaxAnnotationsPerRun {
+			text = fmt.Sprintf("Annotations: the first %d of %d issues with a file, blocking and most severe first; the job summary and the report files list them all.", ghpublish.MaxAnnotationsPerRun, len(anns))
+			anns = anns[:ghpublish.MaxAnnotationsPerRun]
+		}
 		url, err = c.CheckRun(ctx, ghpublish.CheckRun{
-			HeadSHA: r.change.CommitSHA, Title: res.Message, Summary: markdown.Comment(res, r.ctx, ""),
+			HeadSHA: r.change.CommitSHA, Title: res.Message, Summary: markdown.Comment(res, r.ctx, ""), Text: text,
 			Conclusion: conclusion(res), DetailsURL: r.ci.RunURL,
-			Annotations: ghpublish.AnnotationsFor(res), StartedAt: res.StartedAt, CompletedAt: res.FinishedAt,
+			Annotations: anns, StartedAt: res.StartedAt, CompletedAt: res.FinishedAt,
 		})
 	}
 	if err != nil {

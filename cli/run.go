@@ -236,7 +236,7 @@ func (g *gateRun) client(log logger, s *config.Settings, ci ciplatform.Context) 
 	if missing := s.Missing(); len(missing) > 0 {
 		msg := strings.Join(missing, "; ")
 		if s.APIKey == "" && ci.Platform == ciplatform.GitHub && ci.PRID != "" {
-			msg += ". GitHub does not pass secrets to workflows run for pull requests from forks"
+			msg += "; GitHub does not pass secrets to workflows run for pull requests from forks"
 			if ci.Fork {
 				msg += ", and this pull request comes from a fork"
 			}
@@ -294,7 +294,7 @@ func finish(env Env, log logger, s *config.Settings, res *gate.Result) int {
 		line = "Not enforced (on-error: pass): " + line
 	}
 	w := &redactor{w: env.Stderr, secrets: nonEmpty(s.Secrets())}
-	fmt.Fprintf(w, "cortex-gate: %s\n", line)
+	fmt.Fprintf(w, "cortex-gate: %s\n", oneLine(line))
 	return code
 }
 
@@ -327,4 +327,15 @@ func nonEmpty(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// oneLine keeps the last line one line: a message that quotes a server or
+// a scan must not start a second line, let alone a workflow command.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -84,11 +85,13 @@ func (b *retryAfterBackOff) NextBackOff() time.Duration {
 	if next == backoff.Stop {
 		return backoff.Stop
 	}
-	if b.hint > next {
-		if b.exp.GetElapsedTime()+b.hint > b.max {
+	if b.hint > 0 {
+		// The server said when: wait that long, plus a little jitter so a
+		// fleet told the same second does not come back in the same one.
+		next = b.hint + time.Duration(rand.Int64N(int64(b.hint/10)+1))
+		if b.exp.GetElapsedTime()+next > b.max {
 			return backoff.Stop
 		}
-		next = b.hint
 	}
 	return next
 }
@@ -145,6 +148,9 @@ func (c *Client) attempt(ctx context.Context, endpoint string, u *url.URL, read 
 	var de *decodeError
 	if errors.As(err, &de) {
 		de.endpoint = endpoint
+		// What was wrong may quote the body: a hostile answer must not
+		// bring line breaks or workflow commands into the log.
+		de.what = c.sanitize(de.what, maxMessage)
 		if de.retryable {
 			return de
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
@@ -127,6 +128,9 @@ func (g *run) run(parent context.Context, src Source) *Result {
 		err = g.conclude(ctx, src, scan)
 	}
 	if err != nil {
+		if g.res.Scan == nil {
+			g.res.Scan = scan // the scan waited for, if one was listed: reports show it
+		}
 		g.fail(parent, err)
 	}
 	g.res.FinishedAt = g.clock.Now()
@@ -276,17 +280,25 @@ func (g *run) fail(parent context.Context, err error) {
 
 // phase says what the gate was doing, for timeout and cancel messages.
 func (g *run) phase() string {
-	if g.res.Scan != nil && g.res.Scan.Final() {
-		return "reading the results of scan " + g.res.Scan.ID
+	s := g.res.Scan
+	switch {
+	case s == nil:
+		return "waiting for the Cortex " + string(g.opts.Change.ScanType) + " scan of " + describe(g.opts.Change)
+	case s.Final():
+		return "reading the results of scan " + s.ID
+	case strings.EqualFold(s.Health, cortex.HealthInProgress):
+		return fmt.Sprintf("waiting for scan %s to finish (still %s)", s.ID, s.Health)
 	}
-	return "waiting for the Cortex " + string(g.opts.Change.ScanType) + " scan of " + describe(g.opts.Change)
+	return fmt.Sprintf("waiting for scan %s to finish (its health %q is one cortex-gate does not know)", s.ID, s.Health)
 }
 
 // count fills the counts from the issues read, or from the scan's count
 // maps when the issues were not fetched.
 func count(s *cortex.Scan, issues []cortex.Issue, findings []cortex.Finding, fetchedFindings bool) Counts {
 	var c Counts
-	if len(issues) > 0 {
+	// Cortex's own count wins when it is larger: the list may have been
+	// cut short (a server that ignores offset), the count was not.
+	if n, known := s.IssueCount(); len(issues) > 0 && !(known && n > len(issues)) {
 		c.Issues = len(issues)
 		for _, i := range issues {
 			c.add(cortex.ParseSeverity(i.Severity), 1)

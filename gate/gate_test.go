@@ -381,3 +381,24 @@ func TestFailingUntilTimeoutIsAnError(t *testing.T) {
 		t.Fatalf("verdict %s, message %q; want an error naming the 502", res.Verdict, res.Message)
 	}
 }
+
+func TestUnknownHealthTimesOutNamingIt(t *testing.T) {
+	t.Parallel()
+	odd := prScan("s1", "QUEUED", "IN_PROGRESS", head, time.Minute)
+	o := opts(prChange())
+	o.Timeout = 20 * time.Second
+	res, _ := runWith(t, &fakeSource{polls: [][]cortex.Scan{{odd}}}, o)
+	if res.Verdict != VerdictTimeout || res.Scan == nil || !strings.Contains(res.Message, `"QUEUED"`) || !strings.Contains(res.Message, "did not finish") {
+		t.Errorf("verdict %s scan %v message %q; want a timeout on the listed scan naming its health", res.Verdict, res.Scan, res.Message)
+	}
+}
+
+func TestCountsPreferCortexWhenTheListIsShort(t *testing.T) {
+	t.Parallel()
+	s := withStatus("COMPLETED", "FAILED")
+	s.IssuesFound = map[string]float64{"High": 2500, "Low": 0}
+	res, _ := runWith(t, &fakeSource{polls: [][]cortex.Scan{{s}}, issues: []cortex.Issue{{ID: "1", Severity: "High"}}}, opts(prChange()))
+	if res.Counts.Issues != 2500 || res.Counts.High != 2500 {
+		t.Errorf("counts %+v, want Cortex's 2500", res.Counts)
+	}
+}

@@ -21,6 +21,9 @@ func message(r *Result) string {
 		}
 		return fmt.Sprintf("Cortex blocked %s (%s): fix the issues listed above, or ask your security team to review the policy.", what, why)
 	case VerdictTimeout:
+		if r.Scan != nil {
+			return fmt.Sprintf("The gate %s: the scan did not finish in time; check it in Cortex, or raise timeout.", strings.Join(r.Reasons, "; "))
+		}
 		return fmt.Sprintf("The gate %s: check that Cortex scans this repository and that the scan was triggered, or raise timeout.", strings.Join(r.Reasons, "; "))
 	}
 	if r.Cancelled {

@@ -224,6 +224,13 @@ func toGitHub(anns []Annotation) []*gh.CheckRunAnnotation {
 	return out
 }
 
+// MaxAnnotationsPerRun is how many annotations the gate sends with one
+// check run: 10 requests of 50. Every request counts against the token's
+// hourly budget (1,000 for GITHUB_TOKEN in a repository), and a huge scan's
+// 50,000 annotations would spend it all; the rest are in the job summary
+// and the report files.
+const MaxAnnotationsPerRun = 500
+
 // AnnotationsFor turns the result's unresolved issues that name a file into
 // annotations: failure for an issue that blocks the change, else warning for
 // critical and high and notice for the rest. Cortex gives no line, so each
