@@ -149,7 +149,7 @@ func (g *run) wait(ctx context.Context, src Source, deadline time.Time) (*cortex
 		scans, err := g.list(ctx, src)
 		g.res.Polls++
 		if err != nil {
-			return nil, err
+			return last.scan, err
 		}
 		m := g.pick(scans)
 		if m.reason != last.reason || m.scan == nil {
