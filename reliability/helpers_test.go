@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -326,3 +328,17 @@ func rewriteThen(send func(http.ResponseWriter, *http.Request, []byte), size ...
 
 // drain discards a body, for handlers that ignore it.
 func drain(r io.Reader) { _, _ = io.Copy(io.Discard, r) }
+
+// xmlWellFormed reads every token of doc.
+func xmlWellFormed(doc string) error {
+	d := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
