@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cortex-gate/cortex-gate/internal/oas"
 	"github.com/cortex-gate/cortex-gate/simulator"
@@ -542,5 +544,62 @@ func TestCheckRunOnTheHeadCommit(t *testing.T) {
 	}
 	if summary, _ := out["summary"].(string); len([]rune(summary)) > 65535 || strings.Contains(summary, "<!-- cortex-gate") {
 		t.Errorf("check-run summary is %d characters or holds the comment marker", len([]rune(summary)))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while another goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSimulateServesADryRun: `simulate` prints a command line that, run as
+// printed, gates against it; a cancel stops it with exit 0.
+func TestSimulateServesADryRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"simulate", "--listen", "127.0.0.1:0", "--scenario", "passed-pr", "--quiet"},
+			Env{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }})
+	}()
+	var url string
+	for range 200 {
+		if m := regexp.MustCompile(`CORTEX_API_URL=(\S+)`).FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if url == "" {
+		t.Fatalf("simulate printed no URL:\n%s", out.String())
+	}
+	env := map[string]string{"CORTEX_API_URL": url, "CORTEX_API_KEY_ID": simulator.DemoKeyID, "CORTEX_API_KEY": simulator.DemoKey, "CORTEX_POLL_INTERVAL": "50ms"}
+	r := runGate(t, env, "--scan-type", "pr", "--organization", "acme", "--repository", "payments-api", "--pr-id", "42", "--commit-sha", demoCommit)
+	if r.code != exitOK {
+		t.Errorf("gate against simulate: exit %d\n%s", r.code, r.stderr)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("simulate exit %d after cancel, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("simulate did not stop on cancel")
 	}
 }
