@@ -55,7 +55,7 @@ func (c *Client) ListCIScans(ctx context.Context, q CIScanQuery) ([]Scan, error)
 func (c *Client) listScans(ctx context.Context, typ ScanType, params url.Values) ([]Scan, error) {
 	in := interner{}
 	k := newKeyer()
-	return list(ctx, c, "/scans/"+string(typ), c.pageSize, params,
+	return list(ctx, c, "/scans/"+string(typ), c.pageSize, 0, params,
 		func(w *scanWire) Scan { return w.scan(typ, in) },
 		func(s *Scan) string {
 			if s.ID != "" {
@@ -69,13 +69,20 @@ func (c *Client) listScans(ctx context.Context, typ ScanType, params url.Values)
 //
 // Cortex API docs: https://cortex-panw.stoplight.io/docs/cortex-xsiam-3-x (GetScanIssues)
 func (c *Client) Issues(ctx context.Context, scanID string) ([]Issue, error) {
+	return c.IssuesExpecting(ctx, scanID, 0)
+}
+
+// IssuesExpecting is Issues for a scan that counts about expected issues
+// (0: unknown). The list is sized for them up front: growing a slice of
+// 50,000 issues page by page would hold two copies at its last growth.
+func (c *Client) IssuesExpecting(ctx context.Context, scanID string, expected int) ([]Issue, error) {
 	path, err := scanPath(scanID, "issues")
 	if err != nil {
 		return nil, fmt.Errorf("failed to list issues of scan %q: %w", scanID, err)
 	}
 	in := interner{}
 	k := newKeyer()
-	issues, err := list(ctx, c, path, c.itemPageSize, url.Values{},
+	issues, err := list(ctx, c, path, c.itemPageSize, expected, url.Values{},
 		func(w *issueWire) Issue { return w.issue(in) },
 		func(i *Issue) string {
 			if i.ID != "" {
@@ -94,13 +101,19 @@ func (c *Client) Issues(ctx context.Context, scanID string) ([]Issue, error) {
 //
 // Cortex API docs: https://cortex-panw.stoplight.io/docs/cortex-xsiam-3-x (GetScanFindings)
 func (c *Client) Findings(ctx context.Context, scanID string) ([]Finding, error) {
+	return c.FindingsExpecting(ctx, scanID, 0)
+}
+
+// FindingsExpecting is Findings for a scan that counts about expected
+// findings (0: unknown), sized up front as IssuesExpecting is.
+func (c *Client) FindingsExpecting(ctx context.Context, scanID string, expected int) ([]Finding, error) {
 	path, err := scanPath(scanID, "findings")
 	if err != nil {
 		return nil, fmt.Errorf("failed to list findings of scan %q: %w", scanID, err)
 	}
 	in := interner{}
 	k := newKeyer()
-	findings, err := list(ctx, c, path, c.itemPageSize, url.Values{},
+	findings, err := list(ctx, c, path, c.itemPageSize, expected, url.Values{},
 		func(w *findingWire) Finding { return w.finding(in) },
 		func(f *Finding) string {
 			return k.key(f.ScanID, f.IssueName, f.Name, f.Category, f.FilePath, f.AssetID, f.AssetName,
@@ -120,6 +133,10 @@ func scanPath(scanID, what string) (string, error) {
 	return "/scans/" + url.PathEscape(scanID) + "/" + what, nil
 }
 
+// maxExpected caps the up-front size of a list: the count comes from the
+// server, and a wrong one must not reserve gigabytes.
+const maxExpected = 500_000
+
 // serverPageFloor is the page size every tenant serves: the vendor's
 // default limit. A page shorter than the limit asked but at least this long
 // may be a tenant's own cap rather than the end of the list.
@@ -131,11 +148,14 @@ const serverPageFloor = 100
 // page). Items already seen (by key) are dropped, which covers a list that
 // grows while it is paged; a page with nothing new means the server ignores
 // offset, and ends the listing.
-func list[W, T any](ctx context.Context, c *Client, path string, limit int, params url.Values, convert func(*W) T, key func(*T) string) ([]T, error) {
+func list[W, T any](ctx context.Context, c *Client, path string, limit, expected int, params url.Values, convert func(*W) T, key func(*T) string) ([]T, error) {
 	u := c.endpointURL(path)
 	endpoint := "GET " + u.EscapedPath()
-	seen := make(map[string]struct{})
+	seen := make(map[string]struct{}, min(max(expected, 0), maxExpected))
 	var all []T
+	if expected > 0 {
+		all = make([]T, 0, min(expected, maxExpected))
+	}
 	var page []T
 	offset := 0
 	for pages := 0; ; pages++ {

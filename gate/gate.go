@@ -23,6 +23,14 @@ type Source interface {
 	Findings(ctx context.Context, scanID string) ([]cortex.Finding, error)
 }
 
+// sizedSource is what *cortex.Client adds to Source: lists sized up front
+// from the scan's own counts, so a huge scan is not held twice while its
+// list grows.
+type sizedSource interface {
+	IssuesExpecting(ctx context.Context, scanID string, expected int) ([]cortex.Issue, error)
+	FindingsExpecting(ctx context.Context, scanID string, expected int) ([]cortex.Finding, error)
+}
+
 // Logger receives the gate's progress lines.
 type Logger interface {
 	Infof(format string, args ...any)
@@ -226,7 +234,7 @@ func (g *run) pick(scans []cortex.Scan) match {
 func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error {
 	g.res.Scan = scan
 	if n, known := scan.IssueCount(); !known || n > 0 || g.opts.Policy.FailOnSeverity != cortex.SeverityUnknown {
-		issues, err := src.Issues(ctx, scan.ID)
+		issues, err := fetchIssues(ctx, src, scan.ID, n)
 		if err != nil {
 			return fmt.Errorf("failed to fetch the issues of scan %s: %w", scan.ID, err)
 		}
@@ -238,7 +246,7 @@ func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error
 		}
 	}
 	if n, known := scan.FindingCount(); g.opts.FetchFindings && (!known || n > 0) {
-		findings, err := src.Findings(ctx, scan.ID)
+		findings, err := fetchFindings(ctx, src, scan.ID, n)
 		if err != nil {
 			return fmt.Errorf("failed to fetch the findings of scan %s: %w", scan.ID, err)
 		}
@@ -254,6 +262,20 @@ func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error
 	g.res.BlockedByCortex = d.blockedByCortex
 	g.res.BlockedBySeverity = d.blockedBySeverity
 	return nil
+}
+
+func fetchIssues(ctx context.Context, src Source, scanID string, expected int) ([]cortex.Issue, error) {
+	if s, ok := src.(sizedSource); ok {
+		return s.IssuesExpecting(ctx, scanID, expected)
+	}
+	return src.Issues(ctx, scanID)
+}
+
+func fetchFindings(ctx context.Context, src Source, scanID string, expected int) ([]cortex.Finding, error) {
+	if s, ok := src.(sizedSource); ok {
+		return s.FindingsExpecting(ctx, scanID, expected)
+	}
+	return src.Findings(ctx, scanID)
 }
 
 // fail turns an error of the wait into the verdict: timeout when the

@@ -27,6 +27,7 @@
 package codequality
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,47 +78,145 @@ func Write(w io.Writer, r *gate.Result, _ reporter.Context) error {
 	if r == nil {
 		return errors.New("failed to write Code Quality report: no result")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(build(r)); err != nil {
+	if err := writeEntries(w, r, plan(r)); err != nil {
 		return fmt.Errorf("failed to write Code Quality report: %w", err)
 	}
 	return nil
 }
 
-func build(r *gate.Result) []entry {
-	issues := slices.DeleteFunc(slices.Clone(r.Issues), cortex.Issue.Resolved)
-	entries := make([]entry, 0, len(issues))
-	seen := map[string]int{}
-	// Occurrences are numbered in Cortex's order, before sorting.
-	for _, i := range issues {
-		check := sarif.RuleID(i.AlertName)
-		p := filePath(i)
-		cat := category(i)
-		identity := "cortex-gate/v1\x00" + check + "\x00" + p + "\x00" + scantext.Clean(i.AssetName, maxTextRunes) + "\x00" + cat
-		seen[identity]++
-		sum := sha256.Sum256([]byte(identity + "\x00" + strconv.Itoa(seen[identity])))
-
-		sev := cortex.ParseSeverity(i.Severity)
-		alert := scantext.Clean(i.AlertName, maxTextRunes)
-		if alert == "" {
-			alert = "Unnamed Cortex issue"
-		}
-		desc := sev.Title() + ": " + alert + " (" + cat + ")"
-		if r.IssueBlocks(i) {
-			desc += "; it blocks this change"
-		}
-		entries = append(entries, entry{
-			Type:        "issue",
-			CheckName:   check,
-			Description: desc,
-			Categories:  []string{"Security"},
-			Severity:    severity(sev),
-			Fingerprint: hex.EncodeToString(sum[:]),
-			Location:    location{Path: p, Lines: lines{Begin: 1}},
-		})
+// writeEntries writes the array as json.Encoder with SetIndent("", "  ")
+// would, byte for byte, making and encoding one entry at a time:
+// encoding/json builds a whole array in memory, then a second, indented
+// copy, tens of MB for a huge scan.
+func writeEntries(w io.Writer, r *gate.Result, p entryPlan) error {
+	if len(p.refs) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
 	}
-	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(rank(b.Severity), rank(a.Severity)) })
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("  ", "  ")
+	for n, ref := range p.refs {
+		b.Reset()
+		if n == 0 {
+			b.WriteString("[\n  ")
+		} else {
+			b.WriteString(",\n  ")
+		}
+		e := p.entry(r, ref)
+		if err := enc.Encode(&e); err != nil {
+			return err
+		}
+		b.Truncate(b.Len() - 1) // Encode ends the entry with a newline
+		if _, err := w.Write(b.Bytes()); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "\n]\n")
+	return err
+}
+
+// entryPlan is the report's entries before they are made: the issues in
+// the report's order, and the texts they share.
+type entryPlan struct {
+	refs []issueRef
+	// By alert name, by file and asset, by detection method: a huge scan
+	// has few of each, and tens of thousands of issues.
+	checks     map[string]string
+	paths      map[[2]string]string
+	categories map[string]string
+}
+
+// issueRef is an unresolved issue and the how-manieth issue of its
+// identity it is (1 for the first).
+type issueRef struct {
+	issue      *cortex.Issue
+	occurrence int
+	rank       int
+}
+
+func plan(r *gate.Result) entryPlan {
+	p := entryPlan{checks: map[string]string{}, paths: map[[2]string]string{}, categories: map[string]string{}}
+	p.refs = make([]issueRef, 0, len(r.Issues))
+	seen := map[[sha256.Size]byte]int{}
+	// Occurrences are numbered in Cortex's order, before sorting.
+	for n := range r.Issues {
+		i := &r.Issues[n]
+		if i.Resolved() {
+			continue
+		}
+		id := sha256.Sum256([]byte(p.identity(i)))
+		seen[id]++
+		p.refs = append(p.refs, issueRef{issue: i, occurrence: seen[id], rank: rank(severity(cortex.ParseSeverity(i.Severity)))})
+	}
+	slices.SortStableFunc(p.refs, func(a, b issueRef) int { return cmp.Compare(b.rank, a.rank) })
+	return p
+}
+
+// identity is what the fingerprint of an issue hashes, without its
+// occurrence.
+func (p *entryPlan) identity(i *cortex.Issue) string {
+	return "cortex-gate/v1\x00" + p.check(i) + "\x00" + p.path(i) + "\x00" + scantext.Clean(i.AssetName, maxTextRunes) + "\x00" + p.category(i)
+}
+
+func (p *entryPlan) check(i *cortex.Issue) string {
+	c, ok := p.checks[i.AlertName]
+	if !ok {
+		c = sarif.RuleID(i.AlertName)
+		p.checks[i.AlertName] = c
+	}
+	return c
+}
+
+func (p *entryPlan) path(i *cortex.Issue) string {
+	k := [2]string{i.FilePath, i.AssetName}
+	v, ok := p.paths[k]
+	if !ok {
+		v = filePath(*i)
+		p.paths[k] = v
+	}
+	return v
+}
+
+func (p *entryPlan) category(i *cortex.Issue) string {
+	c, ok := p.categories[i.DetectionMethod]
+	if !ok {
+		c = category(*i)
+		p.categories[i.DetectionMethod] = c
+	}
+	return c
+}
+
+func (p *entryPlan) entry(r *gate.Result, ref issueRef) entry {
+	i := ref.issue
+	sum := sha256.Sum256([]byte(p.identity(i) + "\x00" + strconv.Itoa(ref.occurrence)))
+	sev := cortex.ParseSeverity(i.Severity)
+	alert := scantext.Clean(i.AlertName, maxTextRunes)
+	if alert == "" {
+		alert = "Unnamed Cortex issue"
+	}
+	desc := sev.Title() + ": " + alert + " (" + p.category(i) + ")"
+	if r.IssueBlocks(*i) {
+		desc += "; it blocks this change"
+	}
+	return entry{
+		Type:        "issue",
+		CheckName:   p.check(i),
+		Description: desc,
+		Categories:  []string{"Security"},
+		Severity:    severity(sev),
+		Fingerprint: hex.EncodeToString(sum[:]),
+		Location:    location{Path: p.path(i), Lines: lines{Begin: 1}},
+	}
+}
+
+// build makes every entry, in the report's order.
+func build(r *gate.Result) []entry {
+	p := plan(r)
+	entries := make([]entry, len(p.refs))
+	for n, ref := range p.refs {
+		entries[n] = p.entry(r, ref)
+	}
 	return entries
 }
 

@@ -202,3 +202,31 @@ func FuzzWrite(f *testing.F) {
 func BenchmarkWrite(b *testing.B) {
 	reporttest.BenchWrite(b, Write)
 }
+
+// TestWriteStreamsTheSameBytes: the report is streamed entry by entry, and
+// the file is byte for byte what encoding/json writes for the array whole.
+func TestWriteStreamsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	results := map[string]*gate.Result{"many-issues": reporttest.ManyIssues(300)}
+	for _, c := range reporttest.Cases() {
+		results[c.Name] = c.Result()
+	}
+	for name, r := range results {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var got bytes.Buffer
+			if err := Write(&got, r, reporttest.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(build(r)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+				t.Errorf("streamed report differs from encoding/json's (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -33,11 +33,14 @@ package jsonreport
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
@@ -181,10 +184,18 @@ func WriteExtra(w io.Writer, r *gate.Result, ctx reporter.Context, extra Extra) 
 	if r == nil {
 		return errors.New("failed to write JSON report: no result")
 	}
+	if err := writeDocument(w, newDocument(r, ctx, extra)); err != nil {
+		return fmt.Errorf("failed to write JSON report: %w", err)
+	}
+	return nil
+}
+
+// newDocument is the report of r, as WriteExtra writes it.
+func newDocument(r *gate.Result, ctx reporter.Context, extra Extra) document {
 	outputs := Outputs(r)
 	outputs[OutputCommentURL] = extra.CommentURL
 	outputs[OutputReportFile] = extra.ReportFile
-	doc := document{
+	return document{
 		SchemaVersion: SchemaVersion,
 		Tool:          tool{Name: "cortex-gate", Version: Version, InformationURI: InformationURI},
 		Verdict:       r.Verdict,
@@ -200,12 +211,103 @@ func WriteExtra(w io.Writer, r *gate.Result, ctx reporter.Context, extra Extra) 
 		},
 		Result: withEmptyLists(r),
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("failed to write JSON report: %w", err)
+}
+
+// itemPrefix indents an item of result.issues or result.findings: the
+// document, the result and the list each add two spaces.
+const itemPrefix = "      "
+
+// writeDocument writes doc as json.Encoder with SetIndent("", "  ") would,
+// byte for byte, without holding the encoding in memory. The issues and
+// findings are nearly all of a huge scan's report (120 MB for 150,000
+// items), and encoding/json builds a document whole, then a second,
+// indented copy. So the document is encoded with one placeholder item in
+// each list, and the real items are encoded in the placeholder's place, one
+// at a time. The placeholders carry a random nonce: scan text cannot forge
+// it.
+func writeDocument(w io.Writer, doc document) error {
+	res := *doc.Result
+	nonce := "cortex-gate-placeholder-" + rand.Text()
+	var lists []splice
+	if issues := res.Issues; len(issues) > 0 {
+		res.Issues = []cortex.Issue{{ID: nonce}}
+		lists = append(lists, splice{placeholder: res.Issues[0], prefix: itemPrefix, n: len(issues),
+			item: func(n int) any { return &issues[n] }})
 	}
-	return nil
+	if findings := res.Findings; len(findings) > 0 {
+		res.Findings = []cortex.Finding{{ScanID: nonce}}
+		lists = append(lists, splice{placeholder: res.Findings[0], prefix: itemPrefix, n: len(findings),
+			item: func(n int) any { return &findings[n] }})
+	}
+	doc.Result = &res
+	return writeSpliced(w, doc, lists)
+}
+
+// splice is a list written in place of its placeholder item: n items,
+// each given by item when it is written.
+type splice struct {
+	placeholder any
+	prefix      string // the indentation of the list's items
+	n           int
+	item        func(n int) any
+	at, end     int // where the placeholder is
+}
+
+// writeSpliced writes doc as json.Encoder with SetIndent("", "  ") would,
+// with the items of each list in place of its placeholder.
+func writeSpliced(w io.Writer, doc any, lists []splice) error {
+	head, err := encodeIndented(doc)
+	if err != nil {
+		return err
+	}
+	for n := range lists {
+		l := &lists[n]
+		p, err := json.MarshalIndent(l.placeholder, l.prefix, "  ")
+		if err != nil {
+			return err
+		}
+		l.at = bytes.Index(head, p)
+		if l.at < 0 || bytes.Contains(head[l.at+len(p):], p) {
+			return errors.New("the placeholder of a list is not in the document exactly once")
+		}
+		l.end = l.at + len(p)
+	}
+	slices.SortFunc(lists, func(a, b splice) int { return cmp.Compare(a.at, b.at) })
+	done := 0
+	var b bytes.Buffer
+	for _, l := range lists {
+		if _, err := w.Write(head[done:l.at]); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(&b)
+		enc.SetIndent(l.prefix, "  ")
+		for n := range l.n {
+			b.Reset()
+			if n > 0 {
+				b.WriteString(",\n" + l.prefix)
+			}
+			if err := enc.Encode(l.item(n)); err != nil {
+				return err
+			}
+			b.Truncate(b.Len() - 1) // Encode ends the item with a newline
+			if _, err := w.Write(b.Bytes()); err != nil {
+				return err
+			}
+		}
+		done = l.end
+	}
+	_, err = w.Write(head[done:])
+	return err
+}
+
+func encodeIndented(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // withEmptyLists returns a shallow copy of r whose lists are [] rather than

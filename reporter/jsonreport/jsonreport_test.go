@@ -198,3 +198,39 @@ func FuzzWrite(f *testing.F) {
 func BenchmarkWrite(b *testing.B) {
 	reporttest.BenchWrite(b, Write)
 }
+
+// TestWriteStreamsTheSameBytes: Write streams the issues and findings, and
+// the file is byte for byte what encoding/json writes for the document
+// whole, findings and hostile text (HTML, U+2028, invalid UTF-8) included.
+func TestWriteStreamsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	results := map[string]*gate.Result{"many-issues": reporttest.ManyIssues(300)}
+	for _, c := range reporttest.Cases() {
+		results[c.Name] = c.Result()
+		withFindings := c.Result()
+		for n, i := range append(withFindings.Issues, cortex.Issue{AlertName: "<b>&amp;\u2028\xff", FilePath: "a\x00b"}) {
+			withFindings.Findings = append(withFindings.Findings, cortex.Finding{
+				ScanID: "scan-" + strings.Repeat("x", n), IssueName: i.AlertName, Name: i.AlertName, Description: i.AlertName + " </script>",
+				Severity: i.Severity, FilePath: i.FilePath, AssetName: i.AssetName, FirstObserved: i.Created,
+			})
+		}
+		results[c.Name+"-findings"] = withFindings
+	}
+	for name, r := range results {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			extra := Extra{CommentURL: "https://github.com/acme/payments/pull/7#issuecomment-1", ReportFile: "out/cortex-gate.json"}
+			var got bytes.Buffer
+			if err := WriteExtra(&got, r, reporttest.Context(), extra); err != nil {
+				t.Fatal(err)
+			}
+			want, err := encodeIndented(newDocument(r, reporttest.Context(), extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), got.String()); diff != "" {
+				t.Errorf("streamed report differs from encoding/json's (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -102,26 +102,103 @@ type outcome struct {
 }
 
 // Write writes the JUnit XML report of r to w. See the package comment.
+//
+// The report is streamed case by case, byte for byte as encoding/xml
+// writes the whole tree: for a huge scan the tree and its encoding are
+// tens of MB each, and only the counts are needed up front.
 func Write(w io.Writer, r *gate.Result, ctx reporter.Context) error {
 	if r == nil {
 		return errors.New("failed to write JUnit report: no result")
 	}
-	doc := build(r, ctx)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return fmt.Errorf("failed to write JUnit report: %w", err)
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("failed to write JUnit report: %w", err)
-	}
-	if _, err := io.WriteString(w, "\n"); err != nil {
+	if err := write(w, r, newPlan(r, ctx)); err != nil {
 		return fmt.Errorf("failed to write JUnit report: %w", err)
 	}
 	return nil
 }
 
-func build(r *gate.Result, ctx reporter.Context) testsuites {
+func write(w io.Writer, r *gate.Result, p plan) error {
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	// The attributes in the order of the struct tags of testsuites and
+	// testsuite, omitempty as they say.
+	root := xml.StartElement{Name: xml.Name{Local: "testsuites"}, Attr: []xml.Attr{
+		attr("name", p.doc.Name), attr("tests", strconv.Itoa(p.doc.Tests)),
+		attr("failures", strconv.Itoa(p.doc.Failures)), attr("errors", strconv.Itoa(p.doc.Errors)),
+	}}
+	root.Attr = appendNonEmpty(root.Attr, "time", p.doc.Time)
+	if err := enc.EncodeToken(root); err != nil {
+		return err
+	}
+	for n, s := range p.doc.Suites {
+		start := xml.StartElement{Name: xml.Name{Local: "testsuite"}}
+		if n == 0 {
+			// The verdict suite is small, and whole.
+			if err := enc.EncodeElement(s, start); err != nil {
+				return err
+			}
+			continue
+		}
+		start.Attr = []xml.Attr{
+			attr("name", s.Name), attr("tests", strconv.Itoa(s.Tests)), attr("failures", strconv.Itoa(s.Failures)),
+			attr("errors", strconv.Itoa(s.Errors)), attr("skipped", strconv.Itoa(s.Skipped)),
+		}
+		start.Attr = appendNonEmpty(start.Attr, "time", s.Time)
+		start.Attr = appendNonEmpty(start.Attr, "timestamp", s.Timestamp)
+		if err := enc.EncodeToken(start); err != nil {
+			return err
+		}
+		if s.Properties != nil {
+			if err := enc.EncodeElement(s.Properties, xml.StartElement{Name: xml.Name{Local: "properties"}}); err != nil {
+				return err
+			}
+		}
+		for _, ref := range p.members[n-1] {
+			if err := enc.EncodeElement(issueCase(r, ref), xml.StartElement{Name: xml.Name{Local: "testcase"}}); err != nil {
+				return err
+			}
+		}
+		if err := enc.EncodeToken(start.End()); err != nil {
+			return err
+		}
+	}
+	if err := enc.EncodeToken(root.End()); err != nil {
+		return err
+	}
+	if err := enc.Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func attr(name, value string) xml.Attr { return xml.Attr{Name: xml.Name{Local: name}, Value: value} }
+
+func appendNonEmpty(attrs []xml.Attr, name, value string) []xml.Attr {
+	if value == "" {
+		return attrs
+	}
+	return append(attrs, attr(name, value))
+}
+
+// plan is the report without its issue cases: the suites with their
+// counts (the verdict suite whole), and the issues each issue suite's cases
+// are made from, members[n] for doc.Suites[n+1].
+type plan struct {
+	doc     testsuites
+	members [][]issueRef
+}
+
+// issueRef is an issue of r.Issues and the how-manieth case of its name it
+// is (1 for the first).
+type issueRef struct {
+	issue  *cortex.Issue
+	repeat int
+}
+
+func newPlan(r *gate.Result, ctx reporter.Context) plan {
 	timestamp := ""
 	if !r.StartedAt.IsZero() {
 		// The JUnit schemas' xs:dateTime, in UTC without a zone, as Ant writes it.
@@ -135,7 +212,8 @@ func build(r *gate.Result, ctx reporter.Context) testsuites {
 	verdict := verdictSuite(r, ctx)
 	verdict.Timestamp, verdict.Time, verdict.Cases[0].Time = timestamp, elapsed, elapsed
 	suites := []testsuite{verdict}
-	for _, s := range issueSuites(r) {
+	issueSuites, members := planIssueSuites(r)
+	for _, s := range issueSuites {
 		s.Timestamp = timestamp
 		suites = append(suites, s)
 	}
@@ -146,7 +224,19 @@ func build(r *gate.Result, ctx reporter.Context) testsuites {
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
 	}
-	return doc
+	return plan{doc: doc, members: members}
+}
+
+// build is the whole tree, every case made.
+func build(r *gate.Result, ctx reporter.Context) testsuites {
+	p := newPlan(r, ctx)
+	for n, refs := range p.members {
+		s := &p.doc.Suites[n+1]
+		for _, ref := range refs {
+			s.Cases = append(s.Cases, issueCase(r, ref))
+		}
+	}
+	return p.doc
 }
 
 func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
@@ -200,61 +290,80 @@ func verdictSuite(r *gate.Result, ctx reporter.Context) testsuite {
 	return s
 }
 
-func issueSuites(r *gate.Result) []testsuite {
-	issues := slices.Clone(r.Issues)
+// planIssueSuites groups the issues by category, highest severity first,
+// and counts each suite's cases, without making them.
+func planIssueSuites(r *gate.Result) ([]testsuite, [][]issueRef) {
+	issues := make([]*cortex.Issue, len(r.Issues))
+	for n := range r.Issues {
+		issues[n] = &r.Issues[n]
+	}
 	// Stable: Cortex's order is kept within a severity.
-	slices.SortStableFunc(issues, func(a, b cortex.Issue) int {
+	slices.SortStableFunc(issues, func(a, b *cortex.Issue) int {
 		return cmp.Compare(cortex.ParseSeverity(b.Severity), cortex.ParseSeverity(a.Severity))
 	})
-	byCategory := map[string]*testsuite{}
+	type group struct {
+		suite   testsuite
+		members []issueRef
+	}
+	byCategory := map[string]*group{}
 	seen := map[string]int{}
 	for _, i := range issues {
-		cat := category(i)
-		s := byCategory[cat]
-		if s == nil {
-			s = &testsuite{Name: cat}
-			byCategory[cat] = s
+		cat := category(*i)
+		g := byCategory[cat]
+		if g == nil {
+			g = &group{suite: testsuite{Name: cat}}
+			byCategory[cat] = g
 		}
-		tc := issueCase(r, i)
-		key := tc.Classname + "\x00" + tc.Name
+		name, classname, _, _ := caseName(*i, cat)
+		key := classname + "\x00" + name
 		seen[key]++
-		if n := seen[key]; n > 1 {
-			tc.Name += " #" + strconv.Itoa(n)
-		}
 		switch {
-		case tc.Failure != nil:
-			s.Failures++
-		case tc.Skipped != nil:
-			s.Skipped++
+		case r.IssueBlocks(*i):
+			g.suite.Failures++
+		case i.Resolved():
+			g.suite.Skipped++
 		}
-		s.Tests++
-		s.Cases = append(s.Cases, tc)
+		g.suite.Tests++
+		g.members = append(g.members, issueRef{issue: i, repeat: seen[key]})
 	}
-	suites := make([]testsuite, 0, len(byCategory))
-	for _, s := range byCategory {
-		suites = append(suites, *s)
+	groups := make([]*group, 0, len(byCategory))
+	for _, g := range byCategory {
+		groups = append(groups, g)
 	}
-	slices.SortFunc(suites, func(a, b testsuite) int { return strings.Compare(a.Name, b.Name) })
-	return suites
+	slices.SortFunc(groups, func(a, b *group) int { return strings.Compare(a.suite.Name, b.suite.Name) })
+	suites := make([]testsuite, len(groups))
+	members := make([][]issueRef, len(groups))
+	for n, g := range groups {
+		suites[n], members[n] = g.suite, g.members
+	}
+	return suites, members
 }
 
-func issueCase(r *gate.Result, i cortex.Issue) testcase {
-	sev := cortex.ParseSeverity(i.Severity)
-	cat := category(i)
-	alert := scantext.CleanXML(i.AlertName, maxAttrRunes)
+// caseName is the name and classname of an issue's case, before any " #2",
+// with the alert and file they are made of.
+func caseName(i cortex.Issue, cat string) (name, classname, alert, where string) {
+	alert = scantext.CleanXML(i.AlertName, maxAttrRunes)
 	if alert == "" {
 		alert = "Unnamed Cortex issue"
 	}
-	where := scantext.CleanXML(i.FilePath, maxAttrRunes)
+	where = scantext.CleanXML(i.FilePath, maxAttrRunes)
 	if where == "" {
 		where = scantext.CleanXML(i.AssetName, maxAttrRunes)
 	}
 	if where == "" {
 		where = "(no file)"
 	}
-	tc := testcase{
-		Name:      alert + " in " + where,
-		Classname: strings.ReplaceAll(cat, ".", "_") + "." + strings.ReplaceAll(where, ".", "_"),
+	return alert + " in " + where, strings.ReplaceAll(cat, ".", "_") + "." + strings.ReplaceAll(where, ".", "_"), alert, where
+}
+
+func issueCase(r *gate.Result, ref issueRef) testcase {
+	i := *ref.issue
+	sev := cortex.ParseSeverity(i.Severity)
+	cat := category(i)
+	name, classname, alert, where := caseName(i, cat)
+	tc := testcase{Name: name, Classname: classname}
+	if ref.repeat > 1 {
+		tc.Name += " #" + strconv.Itoa(ref.repeat)
 	}
 
 	var d strings.Builder

@@ -193,3 +193,32 @@ func FuzzWrite(f *testing.F) {
 func BenchmarkWrite(b *testing.B) {
 	reporttest.BenchWrite(b, Write)
 }
+
+// TestWriteStreamsTheSameBytes: the report is streamed case by case, and
+// the file is byte for byte what encoding/xml writes for the tree whole.
+func TestWriteStreamsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	results := map[string]*gate.Result{"many-issues": reporttest.ManyIssues(3000)}
+	for _, c := range reporttest.Cases() {
+		results[c.Name] = c.Result()
+	}
+	for name, r := range results {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var got bytes.Buffer
+			if err := Write(&got, r, reporttest.Context()); err != nil {
+				t.Fatal(err)
+			}
+			want := bytes.NewBufferString(xml.Header)
+			enc := xml.NewEncoder(want)
+			enc.Indent("", "  ")
+			if err := enc.Encode(build(r, reporttest.Context())); err != nil {
+				t.Fatal(err)
+			}
+			want.WriteString("\n")
+			if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+				t.Errorf("streamed report differs from encoding/xml's (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

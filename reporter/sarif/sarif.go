@@ -34,13 +34,16 @@
 package sarif
 
 import (
+	"bytes"
 	"cmp"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -93,12 +96,110 @@ func Write(w io.Writer, r *gate.Result, ctx reporter.Context) error {
 	if r == nil {
 		return errors.New("failed to write SARIF report: no result")
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(build(r, ctx, MaxResults)); err != nil {
+	if err := writeLog(w, r, ctx, MaxResults); err != nil {
 		return fmt.Errorf("failed to write SARIF report: %w", err)
 	}
 	return nil
+}
+
+// How deep the rules and the results are in the log: the log, runs, the
+// run, then tool and driver for the rules, each add two spaces, and so does
+// the list.
+const (
+	rulePrefix   = "            "
+	resultPrefix = "        "
+)
+
+// writeLog writes the log build makes, byte for byte as json.Encoder with
+// SetIndent("", "  ") would, without holding it in memory: for 25,000
+// results that is tens of MB, twice over (encoding/json's buffer, then its
+// indented copy). The log is encoded with one placeholder rule and one
+// placeholder result, and the rules and results are made and encoded in
+// their place one at a time. The placeholders carry a random nonce: scan
+// text cannot forge it.
+func writeLog(w io.Writer, r *gate.Result, ctx reporter.Context, maxResults int) error {
+	p := plan(r, ctx, maxResults)
+	nonce := "cortex-gate-placeholder-" + rand.Text()
+	run := &p.log.Runs[0]
+	var lists []splice
+	if len(p.rules) > 0 {
+		run.Tool.Driver.Rules = []rule{{ID: nonce}}
+		lists = append(lists, splice{placeholder: run.Tool.Driver.Rules[0], prefix: rulePrefix, n: len(p.rules),
+			item: func(n int) any { v := p.rules[n].rule(); return &v }})
+	}
+	if len(p.entries) > 0 {
+		run.Results = []result{{RuleID: nonce}}
+		lists = append(lists, splice{placeholder: run.Results[0], prefix: resultPrefix, n: len(p.entries),
+			item: func(n int) any { v := p.result(r, n); return &v }})
+	}
+	return writeSpliced(w, p.log, lists)
+}
+
+// splice is a list written in place of its placeholder item: n items,
+// each made by item when it is written.
+type splice struct {
+	placeholder any
+	prefix      string // the indentation of the list's items
+	n           int
+	item        func(n int) any
+	at, end     int // where the placeholder is
+}
+
+// writeSpliced writes doc as json.Encoder with SetIndent("", "  ") would,
+// with the items of each list in place of its placeholder.
+func writeSpliced(w io.Writer, doc any, lists []splice) error {
+	head, err := encodeIndented(doc)
+	if err != nil {
+		return err
+	}
+	for n := range lists {
+		l := &lists[n]
+		p, err := json.MarshalIndent(l.placeholder, l.prefix, "  ")
+		if err != nil {
+			return err
+		}
+		l.at = bytes.Index(head, p)
+		if l.at < 0 || bytes.Contains(head[l.at+len(p):], p) {
+			return errors.New("the placeholder of a list is not in the log exactly once")
+		}
+		l.end = l.at + len(p)
+	}
+	slices.SortFunc(lists, func(a, b splice) int { return cmp.Compare(a.at, b.at) })
+	done := 0
+	var b bytes.Buffer
+	for _, l := range lists {
+		if _, err := w.Write(head[done:l.at]); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(&b)
+		enc.SetIndent(l.prefix, "  ")
+		for n := range l.n {
+			b.Reset()
+			if n > 0 {
+				b.WriteString(",\n" + l.prefix)
+			}
+			if err := enc.Encode(l.item(n)); err != nil {
+				return err
+			}
+			b.Truncate(b.Len() - 1) // Encode ends the item with a newline
+			if _, err := w.Write(b.Bytes()); err != nil {
+				return err
+			}
+		}
+		done = l.end
+	}
+	_, err = w.Write(head[done:])
+	return err
+}
+
+func encodeIndented(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // RuleID is the stable rule id of an alert name: a readable slug and a
@@ -145,16 +246,55 @@ func automationID(r *gate.Result) string {
 	return "cortex-gate/" + slug(string(t)) + "/"
 }
 
-// entry is one issue on its way to a result.
+// entry is one issue on its way to a result. A huge scan has tens of
+// thousands: the issue is not copied, and the rule id and URI are shared by
+// every entry of an alert and of a file.
 type entry struct {
-	issue       cortex.Issue
-	severity    cortex.Severity
-	ruleID      string
-	uri         string
-	fingerprint string
+	issue      *cortex.Issue // in r.Issues
+	severity   cortex.Severity
+	ruleID     string
+	uri        string
+	key        [16]byte // the fingerprint's hash of rule, file, asset and category
+	occurrence int      // the how-manieth issue of its key this is
 }
 
+// fingerprint is the partial fingerprint of the entry's result.
+func (e *entry) fingerprint() string {
+	return hex.EncodeToString(e.key[:]) + ":" + strconv.Itoa(e.occurrence)
+}
+
+// logPlan is a log without its rules and results, and what they are made
+// from.
+type logPlan struct {
+	log     sarifLog
+	rules   []*ruleAcc     // by id
+	index   map[string]int // the index of each rule id in rules
+	entries []entry        // in the order of the results
+}
+
+func (p *logPlan) result(r *gate.Result, n int) result {
+	e := &p.entries[n]
+	return buildResult(r, e, p.index[e.ruleID])
+}
+
+// build makes the whole log, rules and results included.
 func build(r *gate.Result, ctx reporter.Context, maxResults int) sarifLog {
+	p := plan(r, ctx, maxResults)
+	run := &p.log.Runs[0]
+	run.Tool.Driver.Rules = make([]rule, len(p.rules))
+	for n, a := range p.rules {
+		run.Tool.Driver.Rules[n] = a.rule()
+	}
+	run.Results = make([]result, len(p.entries))
+	for n := range p.entries {
+		run.Results[n] = p.result(r, n)
+	}
+	return p.log
+}
+
+// plan makes the log with no rules and no results (empty lists), and what
+// they are made from.
+func plan(r *gate.Result, ctx reporter.Context, maxResults int) logPlan {
 	entries, resolved := collect(r)
 	// Stable: Cortex's order is kept within a severity.
 	slices.SortStableFunc(entries, func(a, b entry) int { return cmp.Compare(b.severity, a.severity) })
@@ -163,12 +303,7 @@ func build(r *gate.Result, ctx reporter.Context, maxResults int) sarifLog {
 		omitted = len(entries) - maxResults
 		entries = entries[:maxResults]
 	}
-
-	rules, index := buildRules(entries)
-	results := make([]result, len(entries))
-	for n, e := range entries {
-		results[n] = buildResult(r, e, index[e.ruleID])
-	}
+	rules, index := collectRules(entries)
 
 	props := map[string]any{
 		"cortex-gate/verdict":          string(r.Verdict),
@@ -184,7 +319,7 @@ func build(r *gate.Result, ctx reporter.Context, maxResults int) sarifLog {
 		props["cortex-gate/scanStatus"] = scantext.Clean(s.Status, maxNameRunes)
 	}
 
-	return sarifLog{
+	log := sarifLog{
 		Schema:  schemaURI,
 		Version: "2.1.0",
 		Runs: []run{{
@@ -192,104 +327,119 @@ func build(r *gate.Result, ctx reporter.Context, maxResults int) sarifLog {
 				Name:            ToolName,
 				InformationURI:  InformationURI,
 				SemanticVersion: Version,
-				Rules:           rules,
+				Rules:           []rule{},
 			}},
 			Invocations:              []invocation{buildInvocation(r, omitted)},
 			AutomationDetails:        automationDetails{ID: automationID(r)},
 			VersionControlProvenance: provenance(r, ctx),
-			Results:                  results,
+			Results:                  []result{},
 			Properties:               props,
 		}},
 	}
+	return logPlan{log: log, rules: rules, index: index, entries: entries}
 }
 
 // collect turns the unresolved issues into entries with their fingerprints
 // and counts the resolved ones. Occurrence numbers follow Cortex's order,
 // before any sorting or trimming, so a result keeps its fingerprint.
 func collect(r *gate.Result) (entries []entry, resolved int) {
-	seen := make(map[string]int)
+	seen := make(map[[16]byte]int)
+	ruleIDs := make(map[string]string)    // by alert name
+	uris := make(map[[2]string]string)    // by file and asset
+	categories := make(map[string]string) // by detection method
 	entries = make([]entry, 0, len(r.Issues))
-	for _, i := range r.Issues {
+	for n := range r.Issues {
+		i := &r.Issues[n]
 		if i.Resolved() {
 			resolved++
 			continue
 		}
-		e := entry{
-			issue:    i,
-			severity: cortex.ParseSeverity(i.Severity),
-			ruleID:   RuleID(i.AlertName),
-			uri:      artifactURI(i),
+		e := entry{issue: i, severity: cortex.ParseSeverity(i.Severity)}
+		var ok bool
+		if e.ruleID, ok = ruleIDs[i.AlertName]; !ok {
+			e.ruleID = RuleID(i.AlertName)
+			ruleIDs[i.AlertName] = e.ruleID
 		}
-		sum := sha256.Sum256([]byte(e.ruleID + "\x00" + e.uri + "\x00" + i.AssetName + "\x00" + category(i)))
-		key := hex.EncodeToString(sum[:16])
-		seen[key]++
-		e.fingerprint = key + ":" + strconv.Itoa(seen[key])
+		where := [2]string{i.FilePath, i.AssetName}
+		if e.uri, ok = uris[where]; !ok {
+			e.uri = artifactURI(*i)
+			uris[where] = e.uri
+		}
+		cat, ok := categories[i.DetectionMethod]
+		if !ok {
+			cat = category(*i)
+			categories[i.DetectionMethod] = cat
+		}
+		sum := sha256.Sum256([]byte(e.ruleID + "\x00" + e.uri + "\x00" + i.AssetName + "\x00" + cat))
+		e.key = [16]byte(sum[:16])
+		seen[e.key]++
+		e.occurrence = seen[e.key]
 		entries = append(entries, e)
 	}
 	return entries, resolved
 }
 
-func buildRules(entries []entry) ([]rule, map[string]int) {
-	type acc struct {
-		name     string
-		severity cortex.Severity
-		tags     map[string]bool
-	}
-	accs := make(map[string]*acc)
+// ruleAcc is what the entries of one rule say about it.
+type ruleAcc struct {
+	id       string
+	name     string // the alert name of its first entry
+	severity cortex.Severity
+	tags     []string // distinct, in the order met
+}
+
+// collectRules gathers the rules of entries, sorted by id, and the index
+// of each id.
+func collectRules(entries []entry) ([]*ruleAcc, map[string]int) {
+	accs := make(map[string]*ruleAcc)
+	// One set for the tags of every rule: a map for each of thousands of
+	// rules would cost megabytes.
+	tagged := make(map[[2]string]bool)
 	for _, e := range entries {
 		a := accs[e.ruleID]
 		if a == nil {
-			a = &acc{name: e.issue.AlertName, severity: e.severity, tags: map[string]bool{}}
+			a = &ruleAcc{id: e.ruleID, name: e.issue.AlertName, severity: e.severity}
 			accs[e.ruleID] = a
 		}
 		a.severity = max(a.severity, e.severity)
-		a.tags[category(e.issue)] = true
+		if t := category(*e.issue); !tagged[[2]string{e.ruleID, t}] {
+			tagged[[2]string{e.ruleID, t}] = true
+			a.tags = append(a.tags, t)
+		}
 	}
-	ids := slices.Sorted(func(yield func(string) bool) {
-		for id := range accs {
-			if !yield(id) {
-				return
-			}
-		}
-	})
-	rules := make([]rule, len(ids))
-	index := make(map[string]int, len(ids))
-	for n, id := range ids {
-		a := accs[id]
-		tags := slices.Sorted(func(yield func(string) bool) {
-			for t := range a.tags {
-				if !yield(t) {
-					return
-				}
-			}
-		})
-		tags = slices.DeleteFunc(tags, func(t string) bool { return t == "security" })
-		tags = append([]string{"security"}, tags[:min(len(tags), maxTags-1)]...)
-		name := scantext.Clean(a.name, maxNameRunes)
-		if name == "" {
-			name = "Unnamed Cortex issue"
-		}
-		categories := strings.Join(tags[1:], ", ")
-		rules[n] = rule{
-			ID:               id,
-			Name:             pascal(a.name),
-			ShortDescription: message{Text: name},
-			FullDescription:  message{Text: name + " (" + categories + "), reported by Cortex Cloud Application Security."},
-			Help: message{Text: "Cortex Cloud Application Security reported \"" + name + "\" (" + categories + "). " +
-				"Open the scan in the Cortex console for the details and the fix, then resolve the issue there or change the code."},
-			DefaultConfiguration: configuration{Level: severityLevel(a.severity)},
-			Properties: ruleProperties{
-				Tags:             tags,
-				SecuritySeverity: securitySeverity(a.severity),
-			},
-		}
-		index[id] = n
+	rules := slices.SortedFunc(maps.Values(accs), func(a, b *ruleAcc) int { return strings.Compare(a.id, b.id) })
+	index := make(map[string]int, len(rules))
+	for n, a := range rules {
+		index[a.id] = n
 	}
 	return rules, index
 }
 
-func buildResult(r *gate.Result, e entry, ruleIndex int) result {
-	i := e.issue
+func (a *ruleAcc) rule() rule {
+	tags := slices.Sorted(slices.Values(a.tags))
+	tags = slices.DeleteFunc(tags, func(t string) bool { return t == "security" })
+	tags = append([]string{"security"}, tags[:min(len(tags), maxTags-1)]...)
+	name := scantext.Clean(a.name, maxNameRunes)
+	if name == "" {
+		name = "Unnamed Cortex issue"
+	}
+	categories := strings.Join(tags[1:], ", ")
+	return rule{
+		ID:               a.id,
+		Name:             pascal(a.name),
+		ShortDescription: message{Text: name},
+		FullDescription:  message{Text: name + " (" + categories + "), reported by Cortex Cloud Application Security."},
+		Help: message{Text: "Cortex Cloud Application Security reported \"" + name + "\" (" + categories + "). " +
+			"Open the scan in the Cortex console for the details and the fix, then resolve the issue there or change the code."},
+		DefaultConfiguration: configuration{Level: severityLevel(a.severity)},
+		Properties: ruleProperties{
+			Tags:             tags,
+			SecuritySeverity: securitySeverity(a.severity),
+		},
+	}
+}
+
+func buildResult(r *gate.Result, e *entry, ruleIndex int) result {
+	i := *e.issue
 	blocks := r.IssueBlocks(i)
 	level := severityLevel(e.severity)
 	if blocks {
@@ -330,7 +480,7 @@ func buildResult(r *gate.Result, e entry, ruleIndex int) result {
 			ArtifactLocation: artifactLocation{URI: e.uri, URIBaseID: srcRoot},
 			Region:           region{StartLine: 1},
 		}}},
-		PartialFingerprints: map[string]string{fingerprintKey: e.fingerprint},
+		PartialFingerprints: map[string]string{fingerprintKey: e.fingerprint()},
 		Properties:          props,
 	}
 }
@@ -479,9 +629,10 @@ func cleanAll(ss []string, maxRunes int) []string {
 // escapeMessage escapes a plain-text message as SARIF §3.11.6 asks: in a
 // message, "[text](n)" is an embedded link, so literal brackets (and the
 // backslash that escapes them) get a backslash.
-func escapeMessage(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`).Replace(s)
-}
+func escapeMessage(s string) string { return messageEscaper.Replace(s) }
+
+// messageEscaper is built once: a Replacer builds its tables on first use.
+var messageEscaper = strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`)
 
 func utc(t time.Time) string {
 	if t.IsZero() {

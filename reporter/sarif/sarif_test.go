@@ -489,3 +489,32 @@ func FuzzWrite(f *testing.F) {
 func BenchmarkWrite(b *testing.B) {
 	reporttest.BenchWrite(b, Write)
 }
+
+// TestWriteStreamsTheSameBytes: the log is streamed result by result, and
+// the file is byte for byte what encoding/json writes for the log whole,
+// trimmed logs and hostile text included.
+func TestWriteStreamsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	results := map[string]*gate.Result{"many-issues": reporttest.ManyIssues(300)}
+	for _, c := range reporttest.Cases() {
+		results[c.Name] = c.Result()
+	}
+	for name, r := range results {
+		for _, limit := range []int{MaxResults, 6} {
+			t.Run(fmt.Sprintf("%s/%d", name, limit), func(t *testing.T) {
+				t.Parallel()
+				var got bytes.Buffer
+				if err := writeLog(&got, r, reporttest.Context(), limit); err != nil {
+					t.Fatal(err)
+				}
+				want, err := encodeIndented(build(r, reporttest.Context(), limit))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(string(want), got.String()); diff != "" {
+					t.Errorf("streamed log differs from encoding/json's (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
