@@ -33,15 +33,15 @@ package jsonreport
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strconv"
+
+	"github.com/cortex-gate/cortex-gate/reporter/internal/jsonsplice"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
@@ -228,86 +228,19 @@ const itemPrefix = "      "
 func writeDocument(w io.Writer, doc document) error {
 	res := *doc.Result
 	nonce := "cortex-gate-placeholder-" + rand.Text()
-	var lists []splice
+	var lists []jsonsplice.List
 	if issues := res.Issues; len(issues) > 0 {
 		res.Issues = []cortex.Issue{{ID: nonce}}
-		lists = append(lists, splice{placeholder: res.Issues[0], prefix: itemPrefix, n: len(issues),
-			item: func(n int) any { return &issues[n] }})
+		lists = append(lists, jsonsplice.List{Placeholder: res.Issues[0], Prefix: itemPrefix, N: len(issues),
+			Item: func(n int) any { return &issues[n] }})
 	}
 	if findings := res.Findings; len(findings) > 0 {
 		res.Findings = []cortex.Finding{{ScanID: nonce}}
-		lists = append(lists, splice{placeholder: res.Findings[0], prefix: itemPrefix, n: len(findings),
-			item: func(n int) any { return &findings[n] }})
+		lists = append(lists, jsonsplice.List{Placeholder: res.Findings[0], Prefix: itemPrefix, N: len(findings),
+			Item: func(n int) any { return &findings[n] }})
 	}
 	doc.Result = &res
-	return writeSpliced(w, doc, lists)
-}
-
-// splice is a list written in place of its placeholder item: n items,
-// each given by item when it is written.
-type splice struct {
-	placeholder any
-	prefix      string // the indentation of the list's items
-	n           int
-	item        func(n int) any
-	at, end     int // where the placeholder is
-}
-
-// writeSpliced writes doc as json.Encoder with SetIndent("", "  ") would,
-// with the items of each list in place of its placeholder.
-func writeSpliced(w io.Writer, doc any, lists []splice) error {
-	head, err := encodeIndented(doc)
-	if err != nil {
-		return err
-	}
-	for n := range lists {
-		l := &lists[n]
-		p, err := json.MarshalIndent(l.placeholder, l.prefix, "  ")
-		if err != nil {
-			return err
-		}
-		l.at = bytes.Index(head, p)
-		if l.at < 0 || bytes.Contains(head[l.at+len(p):], p) {
-			return errors.New("the placeholder of a list is not in the document exactly once")
-		}
-		l.end = l.at + len(p)
-	}
-	slices.SortFunc(lists, func(a, b splice) int { return cmp.Compare(a.at, b.at) })
-	done := 0
-	var b bytes.Buffer
-	for _, l := range lists {
-		if _, err := w.Write(head[done:l.at]); err != nil {
-			return err
-		}
-		enc := json.NewEncoder(&b)
-		enc.SetIndent(l.prefix, "  ")
-		for n := range l.n {
-			b.Reset()
-			if n > 0 {
-				b.WriteString(",\n" + l.prefix)
-			}
-			if err := enc.Encode(l.item(n)); err != nil {
-				return err
-			}
-			b.Truncate(b.Len() - 1) // Encode ends the item with a newline
-			if _, err := w.Write(b.Bytes()); err != nil {
-				return err
-			}
-		}
-		done = l.end
-	}
-	_, err = w.Write(head[done:])
-	return err
-}
-
-func encodeIndented(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return jsonsplice.Write(w, doc, lists)
 }
 
 // withEmptyLists returns a shallow copy of r whose lists are [] rather than

@@ -234,3 +234,14 @@ func TestWriteStreamsTheSameBytes(t *testing.T) {
 		})
 	}
 }
+
+// encodeIndented is the whole-document encoding the streamed one must equal.
+func encodeIndented(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -34,12 +34,10 @@
 package sarif
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +50,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cortex-gate/cortex-gate/reporter/internal/jsonsplice"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
 	"github.com/cortex-gate/cortex-gate/gate"
@@ -121,85 +121,18 @@ func writeLog(w io.Writer, r *gate.Result, ctx reporter.Context, maxResults int)
 	p := plan(r, ctx, maxResults)
 	nonce := "cortex-gate-placeholder-" + rand.Text()
 	run := &p.log.Runs[0]
-	var lists []splice
+	var lists []jsonsplice.List
 	if len(p.rules) > 0 {
 		run.Tool.Driver.Rules = []rule{{ID: nonce}}
-		lists = append(lists, splice{placeholder: run.Tool.Driver.Rules[0], prefix: rulePrefix, n: len(p.rules),
-			item: func(n int) any { v := p.rules[n].rule(); return &v }})
+		lists = append(lists, jsonsplice.List{Placeholder: run.Tool.Driver.Rules[0], Prefix: rulePrefix, N: len(p.rules),
+			Item: func(n int) any { v := p.rules[n].rule(); return &v }})
 	}
 	if len(p.entries) > 0 {
 		run.Results = []result{{RuleID: nonce}}
-		lists = append(lists, splice{placeholder: run.Results[0], prefix: resultPrefix, n: len(p.entries),
-			item: func(n int) any { v := p.result(r, n); return &v }})
+		lists = append(lists, jsonsplice.List{Placeholder: run.Results[0], Prefix: resultPrefix, N: len(p.entries),
+			Item: func(n int) any { v := p.result(r, n); return &v }})
 	}
-	return writeSpliced(w, p.log, lists)
-}
-
-// splice is a list written in place of its placeholder item: n items,
-// each made by item when it is written.
-type splice struct {
-	placeholder any
-	prefix      string // the indentation of the list's items
-	n           int
-	item        func(n int) any
-	at, end     int // where the placeholder is
-}
-
-// writeSpliced writes doc as json.Encoder with SetIndent("", "  ") would,
-// with the items of each list in place of its placeholder.
-func writeSpliced(w io.Writer, doc any, lists []splice) error {
-	head, err := encodeIndented(doc)
-	if err != nil {
-		return err
-	}
-	for n := range lists {
-		l := &lists[n]
-		p, err := json.MarshalIndent(l.placeholder, l.prefix, "  ")
-		if err != nil {
-			return err
-		}
-		l.at = bytes.Index(head, p)
-		if l.at < 0 || bytes.Contains(head[l.at+len(p):], p) {
-			return errors.New("the placeholder of a list is not in the log exactly once")
-		}
-		l.end = l.at + len(p)
-	}
-	slices.SortFunc(lists, func(a, b splice) int { return cmp.Compare(a.at, b.at) })
-	done := 0
-	var b bytes.Buffer
-	for _, l := range lists {
-		if _, err := w.Write(head[done:l.at]); err != nil {
-			return err
-		}
-		enc := json.NewEncoder(&b)
-		enc.SetIndent(l.prefix, "  ")
-		for n := range l.n {
-			b.Reset()
-			if n > 0 {
-				b.WriteString(",\n" + l.prefix)
-			}
-			if err := enc.Encode(l.item(n)); err != nil {
-				return err
-			}
-			b.Truncate(b.Len() - 1) // Encode ends the item with a newline
-			if _, err := w.Write(b.Bytes()); err != nil {
-				return err
-			}
-		}
-		done = l.end
-	}
-	_, err = w.Write(head[done:])
-	return err
-}
-
-func encodeIndented(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return jsonsplice.Write(w, p.log, lists)
 }
 
 // RuleID is the stable rule id of an alert name: a readable slug and a
