@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -173,6 +174,13 @@ func list[W, T any](ctx context.Context, c *Client, path string, limit, expected
 			n, err = decodeList(r, c.maxPageBytes, func(w *W) { page = append(page, convert(w)) })
 			return err
 		})
+		var apiErr *APIError
+		if err != nil && offset == 0 && limit > serverPageFloor && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
+			// A tenant that refuses a large page gets the vendor's default.
+			c.debugf("cortex: %s: limit=%d refused (%v); asking %d a page", endpoint, limit, err, serverPageFloor)
+			limit = serverPageFloor
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -405,10 +405,10 @@ func TestInvalidScanID(t *testing.T) {
 	}
 }
 
-// TestItemPagesDefaultTo1000: issues come 1000 a page by default, and a
+// TestItemPagesDefaultTo5000: issues come 5000 a page by default, and a
 // tenant that caps pages lower (but at the vendor's 100 or more) is paged
 // through all the same instead of being taken for the end of the list.
-func TestItemPagesDefaultTo1000(t *testing.T) {
+func TestItemPagesDefaultTo5000(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name     string
@@ -417,7 +417,7 @@ func TestItemPagesDefaultTo1000(t *testing.T) {
 		wantReqs int
 	}{
 		// A last page of 100 or more might be a cap: one more, empty, page confirms the end.
-		{"uncapped", 0, 2500, 4},
+		{"uncapped", 0, 12500, 4},
 		{"capped at 100", 100, 250, 3},
 		{"capped at 500", 500, 1200, 4},
 		{"small list", 0, 12, 1},
@@ -438,12 +438,32 @@ func TestItemPagesDefaultTo1000(t *testing.T) {
 				t.Fatalf("got %d issues, err %v; want %d", len(issues), err, tt.total)
 			}
 			reqs := rec.requests()
-			if got := reqs[0].URL.Query().Get("limit"); got != "1000" {
-				t.Errorf("limit = %s, want 1000", got)
+			if got := reqs[0].URL.Query().Get("limit"); got != "5000" {
+				t.Errorf("limit = %s, want 5000", got)
 			}
 			if len(reqs) != tt.wantReqs {
 				t.Errorf("%d requests, want %d", len(reqs), tt.wantReqs)
 			}
 		})
+	}
+}
+
+// TestLargePageRefusedFallsBackTo100: a tenant that answers 400 to a large
+// limit is asked again with the vendor's default, not failed.
+func TestLargePageRefusedFallsBackTo100(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if lim, _ := strconv.Atoi(r.URL.Query().Get("limit")); lim > 100 {
+			writeJSON(w, http.StatusBadRequest, `{"errorCode":"BAD_REQUEST","message":"limit must be at most 100"}`)
+			return
+		}
+		pagedIssues(250)(w, r, n)
+	})
+	issues, err := newTestClient(t, srv, func(cfg *Config) { cfg.PageSize = 0 }).Issues(context.Background(), "s")
+	if err != nil || len(issues) != 250 {
+		t.Fatalf("got %d issues, err %v; want all 250", len(issues), err)
+	}
+	if n := len(rec.requests()); n != 4 {
+		t.Errorf("%d requests, want 4 (the refused one, then 100, 100, 50)", n)
 	}
 }

@@ -300,10 +300,11 @@ func TestSimulatorFaults(t *testing.T) {
 }
 
 // TestSimulatorRateLimit: a tenant allowing 40 requests a second (bursts of
-// 2) and a client asking for at most 20 never meet a 429.
+// 20) and a client asking for at most 20 (bursts of a second's worth, 20)
+// never meet a 429.
 func TestSimulatorRateLimit(t *testing.T) {
 	t.Parallel()
-	sc, err := simulator.Parse([]byte(`{"rateLimit":{"perSecond":40,"burst":2},"scans":[
+	sc, err := simulator.Parse([]byte(`{"rateLimit":{"perSecond":40,"burst":20},"scans":[
 	  {"type":"ci","scanId":"c1","organizationName":"acme","repoName":"r","ageSeconds":5,"generate":{"issues":95,"seed":1}}]}`))
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,8 @@ func TestFaultMatrix(t *testing.T) {
 	blocked := prScan(`"inProgressPolls": 1, "status": "FAILED", "blockingPolicies": [{"id": "p1", "name": "Block critical CVEs"}],
 		"issues": [{"severity": "Critical", "alert_name": "CVE-2021-44228 in log4j"}]`)
 	some := prScan(`"status": "FAILED", "blockingPolicies": [{"id": "p1", "name": "Block critical CVEs"}], "generate": {"issues": 250, "seed": 3}`)
-	many := prScan(`"status": "FAILED", "blockingPolicies": [{"id": "p1", "name": "Block critical CVEs"}], "generate": {"issues": 2500, "seed": 3}`)
+	// More than one page of issues (5,000 a page).
+	pages := prScan(`"status": "FAILED", "blockingPolicies": [{"id": "p1", "name": "Block critical CVEs"}], "generate": {"issues": 12000, "seed": 3}`)
 
 	cases := []struct {
 		name     string
@@ -143,18 +144,18 @@ func TestFaultMatrix(t *testing.T) {
 		},
 		{
 			name:     "a server that ignores offset",
-			scenario: `{"scans": [` + many + `], "faults": [{"endpoint": "issues", "kind": "ignoreOffset"}]}`,
+			scenario: `{"scans": [` + pages + `], "faults": [{"endpoint": "issues", "kind": "ignoreOffset"}]}`,
 			wantCode: 1, wantVerdict: "blocked", wantLast: []string{"blocked"},
 			check: func(t *testing.T, r run, _ simulator.Stats) {
 				// Only the first page can be read. The counts must not
-				// pretend the scan had 1,000 issues: Cortex says 2,500.
+				// pretend the scan had 5,000 issues: Cortex says 12,000.
 				counts, _ := jsonResult(t, r)["counts"].(map[string]any)
-				if n, _ := counts["issues"].(float64); n != 2500 {
-					t.Errorf("BUG: JSON report counts %v issues, Cortex's issuesFound says 2500: a server that ignores offset silently shrinks the counts", counts["issues"])
+				if n, _ := counts["issues"].(float64); n != 12000 {
+					t.Errorf("BUG: JSON report counts %v issues, Cortex's issuesFound says 12000: a server that ignores offset silently shrinks the counts", counts["issues"])
 				}
 				warnings, _ := jsonResult(t, r)["warnings"].([]any)
-				if !strings.Contains(fmt.Sprint(warnings...), "2500") {
-					t.Errorf("BUG: no warning tells the user that only part of the 2500 issues could be read (warnings: %v)", warnings)
+				if !strings.Contains(fmt.Sprint(warnings...), "12000") {
+					t.Errorf("BUG: no warning tells the user that only part of the 12000 issues could be read (warnings: %v)", warnings)
 				}
 			},
 		},

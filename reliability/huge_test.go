@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -147,21 +148,28 @@ func TestHugeScanPeakMemory(t *testing.T) {
 		args = append(args, "--"+k+"="+v)
 	}
 	args = append(args, "--timeout=2m", "--rate-limit=100")
-	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary.md"), "GITHUB_OUTPUT=" + filepath.Join(dir, "outputs.txt")}
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	// The binary is started by a small helper process (this test binary,
+	// run afresh): Linux records a child's maxrss at exec from the memory
+	// it shared with its parent under vfork, so started from this big test
+	// process it would report this process's size, not its own.
+	helper := exec.Command(os.Args[0], "-test.run=^TestPeakRSSHelper$")
+	helper.Env = append(os.Environ(), "CORTEX_GATE_RSS_HELPER=1",
+		"CORTEX_GATE_RSS_ARGS="+strings.Join(append([]string{bin}, args...), rssSep),
+		"CORTEX_GATE_RSS_ENV="+strings.Join([]string{"GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary.md"), "GITHUB_OUTPUT=" + filepath.Join(dir, "outputs.txt")}, rssSep))
 	start := time.Now()
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("cortex-gate run: %v, want exit 1\n%s", err, stderr.String())
+	out, err := helper.Output()
+	if err != nil {
+		t.Fatalf("rss helper: %v", err)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		t.Skip("no rusage on this platform")
+	var code int
+	var maxrssKiB int64
+	if _, err := fmt.Sscanf(string(out), "exit=%d maxrss=%d", &code, &maxrssKiB); err != nil {
+		t.Fatalf("rss helper said %q: %v", out, err)
 	}
-	peak := ru.Maxrss << 10 // KiB on Linux
+	if code != 1 {
+		t.Fatalf("cortex-gate run: exit %d, want 1\n%s", code, out)
+	}
+	peak := maxrssKiB << 10
 	t.Logf("peak RSS %.1f MB in %s", float64(peak)/(1<<20), time.Since(start).Round(time.Millisecond))
 	if peak > maxPeakRSS {
 		t.Errorf("peak RSS %.1f MB, over the %d MB budget", float64(peak)/(1<<20), maxPeakRSS>>20)
@@ -169,4 +177,34 @@ func TestHugeScanPeakMemory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "cortex-gate.json")); err != nil {
 		t.Errorf("no JSON report: %v", err)
 	}
+}
+
+// rssSep separates the helper's arguments in one environment variable.
+const rssSep = "\x1f"
+
+// TestPeakRSSHelper is not a test: TestHugeScanPeakMemory runs this test
+// binary afresh to start the gate from a small process and read its rusage.
+func TestPeakRSSHelper(t *testing.T) {
+	if os.Getenv("CORTEX_GATE_RSS_HELPER") != "1" {
+		t.Skip("a helper process of TestHugeScanPeakMemory")
+	}
+	args := strings.Split(os.Getenv("CORTEX_GATE_RSS_ARGS"), rssSep)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = strings.Split(os.Getenv("CORTEX_GATE_RSS_ENV"), rssSep)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		code = -1
+	}
+	var maxrss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		maxrss = ru.Maxrss
+	}
+	fmt.Printf("exit=%d maxrss=%d\n%s", code, maxrss, stderr.String())
+	os.Exit(0) // print nothing of the test framework's own
 }
