@@ -22,14 +22,13 @@ const demoDir = "cortex-gate-demo"
 // demoCommand runs the real gate against the built-in simulator.
 func demoCommand(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	scenario := fs.String("scenario", "blocked-pr", "built-in scenario ("+strings.Join(simulator.Names(), ", ")+") or a scenario file")
+	scenario := scenarioFlag(fs)
 	out := fs.String("out", demoDir, "folder for the reports")
 	if done, code := parseFlags(fs, args, env); done {
 		return code
 	}
-	sc, err := simulator.Load(*scenario)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "cortex-gate: failed to load scenario: %v.\n", err)
+	sc, ok := loadScenario(*scenario, env)
+	if !ok {
 		return exitError
 	}
 	target, err := demoTarget(sc)
@@ -130,14 +129,13 @@ func serve(h http.Handler, addr string) (string, func(), error) {
 func simulateCommand(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
-	scenario := fs.String("scenario", "blocked-pr", "built-in scenario ("+strings.Join(simulator.Names(), ", ")+") or a scenario file")
+	scenario := scenarioFlag(fs)
 	quiet := fs.Bool("quiet", false, "do not log requests")
 	if done, code := parseFlags(fs, args, env); done {
 		return code
 	}
-	sc, err := simulator.Load(*scenario)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "cortex-gate: failed to load scenario: %v.\n", err)
+	sc, ok := loadScenario(*scenario, env)
+	if !ok {
 		return exitError
 	}
 	opts := simulator.Options{}
@@ -187,4 +185,19 @@ func credentials(sc *simulator.Scenario) (keyID, key, keyType string) {
 		}
 	}
 	return keyID, key, keyType
+}
+
+// scenarioFlag is demo's and simulate's --scenario.
+func scenarioFlag(fs *flag.FlagSet) *string {
+	return fs.String("scenario", "blocked-pr", "built-in scenario ("+strings.Join(simulator.Names(), ", ")+") or a scenario file")
+}
+
+// loadScenario loads a scenario, saying on stderr why it cannot.
+func loadScenario(name string, env Env) (*simulator.Scenario, bool) {
+	sc, err := simulator.Load(name)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cortex-gate: failed to load scenario: %v.\n", err)
+		return nil, false
+	}
+	return sc, true
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cortex-gate/cortex-gate/publish/internal/retry"
+
 	"github.com/cenkalti/backoff/v4"
 	gh "github.com/google/go-github/v62/github"
 )
@@ -200,7 +202,7 @@ func (c *Client) self(ctx context.Context) (string, error) {
 // 4xx answers are final.
 func (c *Client) retry(ctx context.Context, what string, op func() error) error {
 	start := time.Now()
-	b := &retryAfter{BackOff: c.newBackOff()}
+	b := &retry.AfterBackOff{BackOff: c.newBackOff()}
 	err := backoff.RetryNotify(func() error {
 		err := op()
 		if err == nil {
@@ -219,10 +221,10 @@ func (c *Client) retry(ctx context.Context, what string, op func() error) error 
 		switch {
 		case errors.As(err, &abuse):
 			if abuse.RetryAfter != nil {
-				b.wait = *abuse.RetryAfter
+				b.Wait = *abuse.RetryAfter
 			}
 		case errors.As(err, &rate):
-			b.wait = time.Until(rate.Rate.Reset.Time)
+			b.Wait = time.Until(rate.Rate.Reset.Time)
 		case errors.As(err, &er):
 			if er.Response == nil || (er.Response.StatusCode < 500 && er.Response.StatusCode != http.StatusTooManyRequests) {
 				return backoff.Permanent(err)
@@ -233,7 +235,7 @@ func (c *Client) retry(ctx context.Context, what string, op func() error) error 
 			// An unreadable answer, a cancelled context: trying again will not help.
 			return backoff.Permanent(err)
 		}
-		if b.wait > left || left <= 0 {
+		if b.Wait > left || left <= 0 {
 			return backoff.Permanent(err)
 		}
 		return err
@@ -241,21 +243,6 @@ func (c *Client) retry(ctx context.Context, what string, op func() error) error 
 		c.debugf("%s failed, retrying in %s: %v", what, d.Round(time.Millisecond), err)
 	})
 	return c.redact(err)
-}
-
-// retryAfter stretches the next wait to what GitHub asked for.
-type retryAfter struct {
-	backoff.BackOff
-	wait time.Duration
-}
-
-func (b *retryAfter) NextBackOff() time.Duration {
-	d := b.BackOff.NextBackOff()
-	if d != backoff.Stop && b.wait > d {
-		d = b.wait
-	}
-	b.wait = 0
-	return d
 }
 
 // redact keeps the token out of an error's text, whatever produced it, and

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cortex-gate/cortex-gate/publish/internal/retry"
+
 	"github.com/cenkalti/backoff/v4"
 )
 
@@ -188,7 +190,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 		target += "?" + query.Encode()
 	}
 	start := time.Now()
-	b := &retryAfter{BackOff: c.newBackOff()}
+	b := &retry.AfterBackOff{BackOff: c.newBackOff()}
 	var header http.Header
 	err := backoff.RetryNotify(func() error {
 		var body io.Reader
@@ -232,7 +234,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
 				ae.retryAfter = time.Duration(s) * time.Second
 			}
-			b.wait = ae.retryAfter
+			b.Wait = ae.retryAfter
 			return c.retryable(start, b, ae)
 		}
 		header = resp.Header
@@ -250,27 +252,12 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 
 // retryable gives up on err when the retry budget, or GitLab's Retry-After,
 // is beyond what is left.
-func (c *Client) retryable(start time.Time, b *retryAfter, err error) error {
+func (c *Client) retryable(start time.Time, b *retry.AfterBackOff, err error) error {
 	left := c.retryBudget - time.Since(start)
-	if left <= 0 || b.wait > left {
+	if left <= 0 || b.Wait > left {
 		return backoff.Permanent(err)
 	}
 	return err
-}
-
-// retryAfter stretches the next wait to what GitLab asked for.
-type retryAfter struct {
-	backoff.BackOff
-	wait time.Duration
-}
-
-func (b *retryAfter) NextBackOff() time.Duration {
-	d := b.BackOff.NextBackOff()
-	if d != backoff.Stop && b.wait > d {
-		d = b.wait
-	}
-	b.wait = 0
-	return d
 }
 
 // errorMessage reads GitLab's error body: {"message": "..."} (a string, or
