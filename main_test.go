@@ -2,13 +2,21 @@ package main
 
 import (
 	"debug/elf"
+	"encoding/pem"
 	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/cortex-gate/cortex-gate/simulator"
 )
 
 // buildStatic builds the binary as the Dockerfile does.
@@ -76,5 +84,67 @@ func TestBinaryIsStaticAndDemoRunsWithNothingAround(t *testing.T) {
 	v, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(v), "cortex-gate ") {
 		t.Errorf("version: %q, %v", v, err)
+	}
+}
+
+// TestHTTPSProxyAndPrivateCA: behind a corporate proxy, the gate reaches a
+// tenant through HTTPS_PROXY (a CONNECT tunnel) and trusts the tenant's
+// certificate through ca-cert. It runs the binary: Go reads the proxy
+// variables once per process.
+func TestHTTPSProxyAndPrivateCA(t *testing.T) {
+	t.Parallel()
+	bin := buildStatic(t)
+	sc, err := simulator.Load("passed-pr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := httptest.NewTLSServer(simulator.New(sc, simulator.Options{}))
+	defer tenant.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tenant.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	var tunnels []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		mu.Lock()
+		tunnels = append(tunnels, r.Host)
+		mu.Unlock()
+		// Every host is the tenant: the certificate is valid for example.com.
+		upstream, err := net.Dial("tcp", tenant.Listener.Addr().String())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			upstream.Close()
+			return
+		}
+		go func() { _, _ = io.Copy(upstream, rw); upstream.Close() }()
+		_, _ = io.Copy(conn, upstream)
+		conn.Close()
+	}))
+	defer proxy.Close()
+
+	_, port, _ := net.SplitHostPort(tenant.Listener.Addr().String())
+	cmd := exec.Command(bin, "run", "--api-url", "https://example.com:"+port, "--ca-cert", ca,
+		"--api-key-id", simulator.DemoKeyID, "--scan-type", "pr", "--organization", "acme", "--repository", "payments-api",
+		"--pr-id", "42", "--commit-sha", "d9d6128af542cff33e8bbe3675aaafaa9e1a2710", "--poll-interval", "200ms", "--timeout", "30s")
+	cmd.Env = []string{"HTTPS_PROXY=" + proxy.URL, "CORTEX_API_KEY=" + simulator.DemoKey}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("gate behind the proxy: %v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tunnels) == 0 || tunnels[0] != "example.com:"+port {
+		t.Errorf("proxy tunnels %v, want CONNECT example.com:%s", tunnels, port)
 	}
 }
