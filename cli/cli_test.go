@@ -213,6 +213,9 @@ func TestBadSettingsAreAllNamedAtOnce(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
+	if r.outputs["verdict"] != "error" || r.outputs["blocked"] != "false" {
+		t.Errorf("outputs %v, want verdict error even for bad settings", r.outputs)
+	}
 }
 
 func TestMissingKeyOnForkPRExplainsSecrets(t *testing.T) {
@@ -601,5 +604,28 @@ func TestSimulateServesADryRun(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("simulate did not stop on cancel")
+	}
+}
+
+// TestTenantTextCannotForgeWorkflowCommands: a scan id and a health from the
+// tenant are printed in the progress lines; line breaks in them must not
+// let a line start a workflow command.
+func TestTenantTextCannotForgeWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	srv := tenant(t, "passed-pr", func(sc *simulator.Scenario) {
+		sc.Scans[0].ScanID = "s1\n::error title=forged::pwned\n##[warning]forged"
+		sc.Scans[0].InProgressPolls = 2
+	})
+	env := cortexEnv(srv.URL)
+	env["GITHUB_ACTIONS"] = "true"
+	r := runGate(t, env)
+	if r.code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, line := range strings.Split(r.stdout+r.stderr, "\n") {
+		trimmed := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(trimmed, "::error title=forged") || strings.Contains(line, "##[warning]") {
+			t.Errorf("a line from tenant text issues a workflow command: %q", line)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (l *actionsLogger) AddMask(s string) {
 }
 
 func (l *actionsLogger) Infof(format string, args ...any) {
-	fmt.Fprintf(l.out, format+"\n", args...)
+	fmt.Fprintln(l.out, safeLine(fmt.Sprintf(format, args...)))
 }
 
 type plainLogger struct {
@@ -58,18 +58,33 @@ type plainLogger struct {
 	debug bool
 }
 
-func (l *plainLogger) Infof(format string, args ...any) { fmt.Fprintf(l.w, format+"\n", args...) }
+func (l *plainLogger) Infof(format string, args ...any) {
+	fmt.Fprintln(l.w, safeLine(fmt.Sprintf(format, args...)))
+}
 func (l *plainLogger) Warningf(format string, args ...any) {
-	fmt.Fprintf(l.w, "warning: "+format+"\n", args...)
+	fmt.Fprintln(l.w, "warning: "+safeLine(fmt.Sprintf(format, args...)))
 }
 func (l *plainLogger) Debugf(format string, args ...any) {
 	if l.debug {
-		fmt.Fprintf(l.w, "debug: "+format+"\n", args...)
+		fmt.Fprintln(l.w, "debug: "+safeLine(fmt.Sprintf(format, args...)))
 	}
 }
 func (l *plainLogger) Group(title string) { fmt.Fprintf(l.w, "== %s\n", title) }
 func (l *plainLogger) EndGroup()          {}
 func (l *plainLogger) AddMask(s string)   { l.w.add(s) }
+
+// safeLine keeps a log line one line of plain text: progress lines quote
+// scan ids and health values from the tenant, which must not start a
+// second line, a workflow command (::cmd:: or the runner's older ##[cmd]),
+// or an ANSI escape.
+func safeLine(s string) string {
+	s = oneLine(s)
+	s = strings.ReplaceAll(s, "##[", "## [")
+	if strings.HasPrefix(strings.TrimLeft(s, " "), "::") {
+		s = "· " + s
+	}
+	return s
+}
 
 // redactor replaces secrets with *** in everything written through it.
 // Lines are written whole, so a secret never straddles two writes.
@@ -84,16 +99,14 @@ func (r *redactor) add(s string) {
 	}
 }
 
+// Write never fails: a log that cannot be written (a closed pipe, a full
+// disk) must not stop the gate from reaching and reporting its verdict, and
+// go-githubactions panics on a write error.
 func (r *redactor) Write(p []byte) (int, error) {
-	if len(r.secrets) == 0 {
-		return r.w.Write(p)
-	}
 	s := string(p)
 	for _, sec := range r.secrets {
 		s = strings.ReplaceAll(s, sec, "***")
 	}
-	if _, err := io.WriteString(r.w, s); err != nil {
-		return 0, err
-	}
+	_, _ = io.WriteString(r.w, s)
 	return len(p), nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cortex-gate/cortex-gate/ciplatform"
@@ -213,6 +214,11 @@ func (r *reporting) comment(ctx context.Context, res *gate.Result) {
 			r.warn(res, "the GitHub token cannot write PR comments (a pull request from a fork gets a read-only token); the job summary and annotations still show the verdict")
 			return
 		}
+	case r.ci.Platform == ciplatform.GitLab && r.ci.PRID == "":
+		// A PR id given by hand (an external GitHub pull request) is no
+		// merge request IID: a note would land on an unrelated MR.
+		r.log.Infof("No merge request was detected: the MR note is skipped.")
+		return
 	case r.ci.Platform == ciplatform.GitLab && r.s.GitLabToken != "":
 		var c *glpublish.Client
 		if c, err = glpublish.New(glpublish.Config{Token: r.s.GitLabToken, APIURL: r.ci.APIURL, ProjectID: firstNonEmpty(r.ci.ProjectID, r.ctx.RepoPath), ProjectURL: r.ci.ProjectURL, HTTPClient: r.forgeHTTP()}); err == nil {
@@ -303,22 +309,22 @@ func (r *reporting) outputs(res *gate.Result) {
 	}
 }
 
-func (r *reporting) forgeHTTP() *http.Client { return nil }
+// forgeHTTP is the client for GitHub and GitLab: the same proxies and
+// ca-cert as for Cortex (an Enterprise Server behind the same private CA).
+func (r *reporting) forgeHTTP() *http.Client {
+	c, err := newHTTPClient(r.s.CACert)
+	if err != nil {
+		return nil // the Cortex client reported it already; the forge client's own default serves
+	}
+	c.Timeout = 30 * time.Second
+	return c
+}
 
 func splitRepoPath(p string) (owner, repo string) {
-	if i := lastSlash(p); i >= 0 {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		return p[:i], p[i+1:]
 	}
 	return "", p
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 func firstNonEmpty(ss ...string) string {

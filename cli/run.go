@@ -15,6 +15,7 @@ import (
 	"github.com/cortex-gate/cortex-gate/ciplatform"
 	"github.com/cortex-gate/cortex-gate/config"
 	"github.com/cortex-gate/cortex-gate/cortex"
+	"github.com/cortex-gate/cortex-gate/filecmd"
 	"github.com/cortex-gate/cortex-gate/gate"
 )
 
@@ -68,7 +69,7 @@ func (g *gateRun) main(ctx context.Context) int {
 	ci, err := g.detect()
 	if err != nil {
 		log.EndGroup()
-		return g.usageError(log, err)
+		return g.usageError(log, err, "the CI context cannot be read")
 	}
 	for _, n := range ci.Notes {
 		log.Infof("%s", n)
@@ -81,12 +82,12 @@ func (g *gateRun) main(ctx context.Context) int {
 	s, err := config.Parse(config.Sources{Flags: g.flags, Getenv: g.env.Getenv, Detected: detectedSettings(ci)})
 	if err != nil {
 		log.EndGroup()
-		return g.usageError(log, err)
+		return g.usageError(log, err, "a setting is invalid")
 	}
 	change, err := resolveChange(s)
 	if err != nil {
 		log.EndGroup()
-		return g.usageError(log, err)
+		return g.usageError(log, err, "the change to gate is not known")
 	}
 	logSettings(log, s, ci, change)
 	log.EndGroup()
@@ -108,17 +109,23 @@ func (g *gateRun) detect() (ciplatform.Context, error) {
 	return ciplatform.Detect(g.env.Getenv, readFile)
 }
 
-// usageError ends a run whose settings cannot be used at all.
-func (g *gateRun) usageError(log logger, err error) int {
+// usageError ends a run whose settings or CI context cannot be used at
+// all. The step outputs still say error, so a later step's condition on
+// the verdict does not read an empty one as "not run".
+func (g *gateRun) usageError(log logger, err error, what string) int {
 	lines := strings.Split(err.Error(), "\n")
 	for _, l := range lines {
-		fmt.Fprintf(g.env.Stderr, "cortex-gate: %s\n", l)
+		fmt.Fprintf(g.env.Stderr, "cortex-gate: %s\n", oneLine(l))
 	}
-	what := "a setting is invalid"
-	if len(lines) > 1 {
+	if path := g.env.Getenv("GITHUB_OUTPUT"); path != "" {
+		if werr := filecmd.SetOutputs(path, map[string]string{"verdict": string(gate.VerdictError), "blocked": "false"}); werr != nil {
+			log.Warningf("failed to write the step outputs: %v", werr)
+		}
+	}
+	if len(lines) > 1 && what == "a setting is invalid" {
 		what = fmt.Sprintf("%d settings are invalid", len(lines))
 	}
-	fmt.Fprintf(g.env.Stderr, "cortex-gate: %s: fix the settings above and re-run (exit 2).\n", what)
+	fmt.Fprintf(g.env.Stderr, "cortex-gate: %s: fix the problem above and re-run (exit 2).\n", what)
 	return exitError
 }
 
@@ -264,7 +271,6 @@ func (g *gateRun) client(log logger, s *config.Settings, ci ciplatform.Context) 
 func newHTTPClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	tr.ResponseHeaderTimeout = 60 * time.Second
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
@@ -289,7 +295,7 @@ func finish(env Env, log logger, s *config.Settings, res *gate.Result) int {
 	switch {
 	case res.Verdict == gate.VerdictBlocked && s.Mode == config.ModeReport:
 		log.Warningf("mode is report: the block above does not fail the pipeline")
-	case (res.Verdict == gate.VerdictError || res.Verdict == gate.VerdictTimeout) && s.OnError == config.OnErrorPass:
+	case (res.Verdict == gate.VerdictError || res.Verdict == gate.VerdictTimeout) && s.OnError == config.OnErrorPass && !res.Cancelled:
 		log.Warningf("on-error is pass: this %s does NOT fail the pipeline, and the change was NOT checked by Cortex", res.Verdict)
 		line = "Not enforced (on-error: pass): " + line
 	}

@@ -177,7 +177,7 @@ func (g *run) wait(ctx context.Context, src Source, deadline time.Time) (*cortex
 		if left <= 0 {
 			return m.scan, errTimeout
 		}
-		wait := min(g.jitter(interval), left)
+		wait := min(g.jitter(interval), g.opts.PollInterval, left) // poll-interval is the longest wait, jitter included
 		g.log.Infof("%s (elapsed %s, next check in %s)", g.awaiting(m), round(now.Sub(g.res.StartedAt)), round(wait))
 		select {
 		case <-ctx.Done():
@@ -233,7 +233,7 @@ func (g *run) pick(scans []cortex.Scan) match {
 // conclude reads the finished scan's issues (and findings) and decides.
 func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error {
 	g.res.Scan = scan
-	if n, known := scan.IssueCount(); !known || n > 0 || g.opts.Policy.FailOnSeverity != cortex.SeverityUnknown {
+	if n, known := scan.IssueCount(); !known || n > 0 {
 		issues, err := fetchIssues(ctx, src, scan.ID, n)
 		if err != nil {
 			return fmt.Errorf("failed to fetch the issues of scan %s: %w", scan.ID, err)

@@ -95,8 +95,7 @@ func (c *Client) findComment(ctx context.Context, prNumber int, marker, login st
 			return nil, fmt.Errorf("failed to list PR comments on %s#%d: %w", c.slug(), prNumber, err)
 		}
 		for _, cm := range page {
-			// Logins are case-insensitive on GitHub.
-			if strings.EqualFold(cm.GetUser().GetLogin(), login) && strings.Contains(cm.GetBody(), marker) {
+			if c.ownComment(cm, login) && strings.Contains(cm.GetBody(), marker) {
 				return cm, nil
 			}
 		}
@@ -150,4 +149,19 @@ func atLineEnd(s string) string {
 		return s[:i+1]
 	}
 	return s
+}
+
+// ownComment reports whether the token's user wrote cm. Logins are
+// case-insensitive on GitHub. When GET /user was refused the login is a
+// guess, so any bot's comment counts: an App's installation token writes as
+// <app-slug>[bot]. A human's comment never counts, marker or not.
+func (c *Client) ownComment(cm *gh.IssueComment, login string) bool {
+	author := cm.GetUser()
+	if strings.EqualFold(author.GetLogin(), login) {
+		return true
+	}
+	c.mu.Lock()
+	guessed := c.loginGuessed
+	c.mu.Unlock()
+	return guessed && author.GetType() == "Bot" && strings.HasSuffix(author.GetLogin(), "[bot]")
 }

@@ -148,6 +148,9 @@ func TestUpsertComment_InstallationTokenWritesAsTheBot(t *testing.T) {
 	}{
 		{name: "Actions GITHUB_TOKEN", as: actionsBot},
 		{name: "GitHub App token", as: appBot, botLogin: appBot.Login},
+		// The CLI sets no BotLogin: an App token's own bot must still be
+		// recognised, or every run would add a comment.
+		{name: "GitHub App token, bot login unknown", as: appBot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

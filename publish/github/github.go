@@ -55,6 +55,10 @@ type Client struct {
 	repo     string
 	token    string
 	botLogin string
+	// loginGuessed is set when GET /user was refused and login is only
+	// botLogin's guess: a GitHub App's installation token writes as
+	// <app-slug>[bot], not github-actions[bot].
+	loginGuessed bool
 	debugf   func(format string, args ...any)
 	// newBackOff is the retry policy; tests shorten it.
 	newBackOff func() backoff.BackOff
@@ -187,6 +191,7 @@ func (c *Client) self(ctx context.Context) (string, error) {
 		// authored by github-actions[bot].
 		c.debugf("GET /user refused (%v): comments are taken to be written by %s", err, c.botLogin)
 		login = c.botLogin
+		c.loginGuessed = true
 	case err != nil:
 		return "", fmt.Errorf("failed to identify the token's user (GET /user): %w", err)
 	case login == "":
