@@ -175,11 +175,15 @@ func NormalizeBaseURL(raw string) (*url.URL, error) {
 	}
 	if !strings.Contains(s, "://") {
 		// "api-tenant.xdr...com" would parse as a bare path, "host:443" as a scheme.
+		if strings.Contains(s, "@") {
+			// Never echo what may be user:password@host.
+			return nil, errors.New("invalid Cortex API URL: missing https://, and it holds an @: give the tenant URL without credentials")
+		}
 		return nil, fmt.Errorf("invalid Cortex API URL %q: missing https:// (did you mean %q?)", s, "https://"+strings.TrimLeft(s, "/"))
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Cortex API URL %q: want an address like https://api-mytenant.xdr.us.paloaltonetworks.com", s)
+		return nil, errors.New("invalid Cortex API URL: it does not parse; want an address like https://api-mytenant.xdr.us.paloaltonetworks.com")
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "https" && u.Scheme != "http" {

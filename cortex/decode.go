@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// maxPageBytes caps one page's body. A page of 100 items is a few hundred
-// KiB; the cap only matters for a server that ignores limit.
+// maxPageBytes caps one page's body. A page of 5,000 issues is a few MiB;
+// a page over the cap (a server that ignores limit, or very long finding
+// descriptions) is asked again at 100 a page.
 const maxPageBytes = 64 << 20
 
 // maxErrorBytes caps what is read of an error body.
@@ -250,7 +251,7 @@ func classifyJSONError(err error, read, limit int64) error {
 	case errors.As(err, &se):
 		return &decodeError{what: fmt.Sprintf("invalid JSON at byte %d", se.Offset), err: err}
 	case errors.Is(err, errTooLarge):
-		return &decodeError{what: "the body is larger than " + sizeText(limit)}
+		return &decodeError{what: "the body is larger than " + sizeText(limit), err: errTooLarge}
 	}
 	return readError(err, read)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // maxPages is the last guard of pagination, for a server that keeps handing
-// out new items forever: 10,000 pages of 100 is a million items.
+// out new items forever: 10,000 pages is a million items at 100 a page.
 const maxPages = 10000
 
 // ListPRScans lists the PR scans that match q, all pages.
@@ -175,8 +175,10 @@ func list[W, T any](ctx context.Context, c *Client, path string, limit, expected
 			return err
 		})
 		var apiErr *APIError
-		if err != nil && offset == 0 && limit > serverPageFloor && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest {
-			// A tenant that refuses a large page gets the vendor's default.
+		refused := errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest
+		if err != nil && offset == 0 && limit > serverPageFloor && (refused || errors.Is(err, errTooLarge)) {
+			// A tenant that refuses a large page, or sends one too large
+			// to read, gets the vendor's default.
 			c.debugf("cortex: %s: limit=%d refused (%v); asking %d a page", endpoint, limit, err, serverPageFloor)
 			limit = serverPageFloor
 			continue

@@ -467,3 +467,19 @@ func TestLargePageRefusedFallsBackTo100(t *testing.T) {
 		t.Errorf("%d requests, want 4 (the refused one, then 100, 100, 50)", n)
 	}
 }
+
+// TestPageTooLargeFallsBackTo100: a first page too large to read (long
+// descriptions at 5000 a page) is asked again at 100 a page.
+func TestPageTooLargeFallsBackTo100(t *testing.T) {
+	t.Parallel()
+	srv, rec := serve(t, pagedIssues(250))
+	c := newTestClient(t, srv, func(cfg *Config) { cfg.PageSize = 0 })
+	c.maxPageBytes = 60 << 10 // 100 issues fit, 250 do not
+	issues, err := c.Issues(context.Background(), "s")
+	if err != nil || len(issues) != 250 {
+		t.Fatalf("got %d issues, err %v; want all 250", len(issues), err)
+	}
+	if got := rec.requests()[1].URL.Query().Get("limit"); got != "100" {
+		t.Errorf("second request limit=%s, want 100", got)
+	}
+}

@@ -227,7 +227,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 			return backoff.Permanent(fmt.Errorf("%s %s: the answer is larger than %d MiB", method, endpoint, maxAnswerBytes>>20))
 		}
 		if resp.StatusCode/100 != 2 {
-			ae := &APIError{Method: method, Endpoint: endpoint, StatusCode: resp.StatusCode, Message: errorMessage(data)}
+			ae := &APIError{Method: method, Endpoint: endpoint, StatusCode: resp.StatusCode, Message: plainMessage(errorMessage(data))}
 			if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
 				return backoff.Permanent(ae)
 			}
@@ -286,6 +286,21 @@ func errorMessage(data []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// plainMessage keeps a server's message to one line of at most 300
+// characters: it reaches the log and the reports.
+func plainMessage(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:300]) + "..."
+	}
+	return strings.TrimSpace(s)
 }
 
 // redact keeps the token out of an error's text, whatever produced it.
