@@ -59,7 +59,7 @@ type Client struct {
 	// botLogin's guess: a GitHub App's installation token writes as
 	// <app-slug>[bot], not github-actions[bot].
 	loginGuessed bool
-	debugf   func(format string, args ...any)
+	debugf       func(format string, args ...any)
 	// newBackOff is the retry policy; tests shorten it.
 	newBackOff func() backoff.BackOff
 	// retryBudget is the longest a call keeps retrying, Retry-After included.
