@@ -158,6 +158,7 @@ func resolveChange(s *config.Settings) (gate.Change, error) {
 			c.ScanType = cortex.ScanTypePR
 		}
 	}
+	c.AnyScanType = c.ScanID != "" && s.ScanType == config.ScanTypeAuto
 	var errs []error
 	if c.ScanID == "" {
 		if c.Repository == "" {

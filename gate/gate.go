@@ -208,14 +208,23 @@ func (g *run) list(ctx context.Context, src Source) ([]cortex.Scan, error) {
 	if c.Repository != "" {
 		repos = []string{c.Repository}
 	}
-	if c.ScanType == cortex.ScanTypePR {
+	var scans []cortex.Scan
+	if c.ScanType == cortex.ScanTypePR || c.AnyScanType {
 		q := cortex.PRScanQuery{Organization: c.Organization, Repositories: repos, Days: g.opts.LookbackDays}
 		if c.ScanID == "" {
 			q.PRID = c.PRID
 		}
-		return src.ListPRScans(ctx, q)
+		pr, err := src.ListPRScans(ctx, q)
+		if err != nil || !c.AnyScanType {
+			return pr, err
+		}
+		if m := matchID(pr, c.ScanID); m.scan != nil {
+			return pr, nil // found: the CI list is not needed
+		}
+		scans = pr
 	}
-	return src.ListCIScans(ctx, cortex.CIScanQuery{Organization: c.Organization, Repositories: repos, Days: g.opts.LookbackDays})
+	ci, err := src.ListCIScans(ctx, cortex.CIScanQuery{Organization: c.Organization, Repositories: repos, Days: g.opts.LookbackDays})
+	return append(scans, ci...), err
 }
 
 func (g *run) pick(scans []cortex.Scan) match {
@@ -233,6 +242,9 @@ func (g *run) pick(scans []cortex.Scan) match {
 // conclude reads the finished scan's issues (and findings) and decides.
 func (g *run) conclude(ctx context.Context, src Source, scan *cortex.Scan) error {
 	g.res.Scan = scan
+	if scan.Type != "" {
+		g.res.Change.ScanType = scan.Type // with scan-id, the list it was found in says
+	}
 	if n, known := scan.IssueCount(); !known || n > 0 {
 		issues, err := fetchIssues(ctx, src, scan.ID, n)
 		if err != nil {

@@ -402,3 +402,27 @@ func TestCountsPreferCortexWhenTheListIsShort(t *testing.T) {
 		t.Errorf("counts %+v, want Cortex's 2500", res.Counts)
 	}
 }
+
+func TestScanIDWithAutoLooksInBothLists(t *testing.T) {
+	t.Parallel()
+	c := prChange()
+	c.ScanID, c.AnyScanType = "ci-7", true
+	ci := cortex.Scan{Type: cortex.ScanTypeCI, ID: "ci-7", Health: "COMPLETED", Status: "FAILED", RepoName: "payments-api", Date: t0}
+	src := &bothSource{pr: []cortex.Scan{prScan("other", "COMPLETED", "PASSED", head, time.Minute)}, ci: []cortex.Scan{ci}}
+	res, _ := runWith(t, src, opts(c))
+	if res.Scan == nil || res.Scan.ID != "ci-7" || res.Verdict != VerdictBlocked || res.Change.ScanType != cortex.ScanTypeCI {
+		t.Fatalf("scan %+v verdict %s type %s; want the CI scan found by id, blocked, type ci", res.Scan, res.Verdict, res.Change.ScanType)
+	}
+}
+
+// bothSource serves fixed PR and CI lists.
+type bothSource struct{ pr, ci []cortex.Scan }
+
+func (b *bothSource) ListPRScans(context.Context, cortex.PRScanQuery) ([]cortex.Scan, error) {
+	return b.pr, nil
+}
+func (b *bothSource) ListCIScans(context.Context, cortex.CIScanQuery) ([]cortex.Scan, error) {
+	return b.ci, nil
+}
+func (b *bothSource) Issues(context.Context, string) ([]cortex.Issue, error)     { return nil, nil }
+func (b *bothSource) Findings(context.Context, string) ([]cortex.Finding, error) { return nil, nil }

@@ -18,13 +18,16 @@ const (
 
 // Change is what the gate looked for: the pull request or commit being built.
 type Change struct {
-	ScanType     cortex.ScanType `json:"scanType"`
-	ScanID       string          `json:"scanId,omitempty"` // given by the user: gate on this scan
-	Organization string          `json:"organization,omitempty"`
-	Repository   string          `json:"repository,omitempty"` // repo name only, as Cortex's repoName
-	Branch       string          `json:"branch,omitempty"`
-	PRID         string          `json:"prId,omitempty"`
-	CommitSHA    string          `json:"commitSha,omitempty"`
+	ScanType cortex.ScanType `json:"scanType"`
+	ScanID   string          `json:"scanId,omitempty"` // given by the user: gate on this scan
+	// AnyScanType looks for ScanID in both the PR and the CI lists (the
+	// user gave a scan id with scan-type auto).
+	AnyScanType  bool   `json:"anyScanType,omitempty"`
+	Organization string `json:"organization,omitempty"`
+	Repository   string `json:"repository,omitempty"` // repo name only, as Cortex's repoName
+	Branch       string `json:"branch,omitempty"`
+	PRID         string `json:"prId,omitempty"`
+	CommitSHA    string `json:"commitSha,omitempty"`
 }
 
 // Counts are the issue counts by severity, from the issues fetched or, when
