@@ -39,13 +39,10 @@ type gateRun struct {
 	tuning   gateTuning
 }
 
-// gateTuning holds knobs the demo and tests turn; zero values are the
-// product's defaults.
+// gateTuning holds the knobs demo turns; zero values are the product's
+// defaults.
 type gateTuning struct {
 	initialInterval time.Duration
-	httpClient      *http.Client
-	clock           gate.Clock
-	pageSize        int
 	commentPreview  bool   // print the comment that would be posted
 	commentFile     string // and write it here
 }
@@ -231,7 +228,6 @@ func (g *gateRun) gate(ctx context.Context, log logger, s *config.Settings, ci c
 		Enforce:       s.Mode == config.ModeEnforce,
 		FetchFindings: s.JSONFile != "",
 		Log:           log,
-		Clock:         g.tuning.clock,
 	}
 	client, err := g.client(log, s, ci)
 	if err != nil {
@@ -252,16 +248,13 @@ func (g *gateRun) client(log logger, s *config.Settings, ci ciplatform.Context) 
 		}
 		return nil, errors.New(msg)
 	}
-	httpClient := g.tuning.httpClient
-	if httpClient == nil {
-		var err error
-		if httpClient, err = newHTTPClient(s.CACert); err != nil {
-			return nil, err
-		}
+	httpClient, err := newHTTPClient(s.CACert)
+	if err != nil {
+		return nil, err
 	}
 	return cortex.New(cortex.Config{
 		BaseURL: s.APIURL, KeyID: s.APIKeyID, Key: s.APIKey, KeyType: s.APIKeyType,
-		RateLimit: s.RateLimit, HTTPClient: httpClient, PageSize: g.tuning.pageSize,
+		RateLimit: s.RateLimit, HTTPClient: httpClient,
 		UserAgent: "cortex-gate/" + Version,
 		Debugf:    log.Debugf,
 	})
