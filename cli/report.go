@@ -71,11 +71,10 @@ func newReporting(env Env, log logger, s *config.Settings, ci ciplatform.Context
 // report writes every report. Local files come first: after a signal there
 // is little time, and the network ones get only a moment.
 func (r *reporting) report(ctx context.Context, res *gate.Result) {
-	r.log.Group("Cortex verdict: " + string(res.Verdict))
+	// The verdict is the one block not collapsed: it is what the reader came for.
 	if err := console.Verdict(r.stdout(), res, consoleTopIssues); err != nil {
 		r.log.Warningf("failed to print the verdict: %v", err)
 	}
-	r.log.EndGroup()
 	if r.ci.Platform == ciplatform.GitHub {
 		for _, line := range console.Annotations(res) {
 			fmt.Fprintln(r.stdout(), line)
