@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cortex-gate/cortex-gate/publish/internal/sticky"
+
 	gh "github.com/google/go-github/v62/github"
 )
 
@@ -29,13 +31,8 @@ const commentTrimmedNote = "\n\n_This comment was cut to fit GitHub's limit; the
 // GitHub API docs: https://docs.github.com/rest/issues/comments
 func (c *Client) UpsertComment(ctx context.Context, prNumber int, marker, body string) (htmlURL string, err error) {
 	where := fmt.Sprintf("%s#%d", c.slug(), prNumber)
-	switch {
-	case prNumber <= 0:
-		return "", fmt.Errorf("failed to post PR comment on %s: the pull request number must be positive", where)
-	case strings.TrimSpace(marker) == "":
-		return "", fmt.Errorf("failed to post PR comment on %s: the marker is empty", where)
-	case !strings.Contains(body, marker):
-		return "", fmt.Errorf("failed to post PR comment on %s: the body lacks the marker %q", where, marker)
+	if err := sticky.Check("PR comment on "+where, prNumber, marker, body); err != nil {
+		return "", err
 	}
 	body = fitComment(body, marker)
 

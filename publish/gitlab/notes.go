@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cortex-gate/cortex-gate/publish/internal/sticky"
 )
 
 // notesPerPage is the most GitLab serves per page.
@@ -31,13 +33,8 @@ const noteTrimmedNote = "\n\n_This comment was cut to fit GitLab's limit; the jo
 // GitLab API docs: https://docs.gitlab.com/api/notes/#merge-requests
 func (c *Client) UpsertNote(ctx context.Context, mrIID int, marker, body string) (webURL string, err error) {
 	where := fmt.Sprintf("%s!%d", c.projectRef, mrIID)
-	switch {
-	case mrIID <= 0:
-		return "", fmt.Errorf("failed to post MR note on %s: the merge request IID must be positive", where)
-	case strings.TrimSpace(marker) == "":
-		return "", fmt.Errorf("failed to post MR note on %s: the marker is empty", where)
-	case !strings.Contains(body, marker):
-		return "", fmt.Errorf("failed to post MR note on %s: the body lacks the marker %q", where, marker)
+	if err := sticky.Check("MR note on "+where, mrIID, marker, body); err != nil {
+		return "", err
 	}
 	body = fitNote(body, marker)
 
