@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cortex-gate/cortex-gate/publish/internal/sticky"
+
 	gh "github.com/google/go-github/v62/github"
 
 	"github.com/cortex-gate/cortex-gate/cortex"
@@ -195,7 +197,7 @@ func normalise(a Annotation) (Annotation, bool) {
 	default:
 		a.Level = LevelWarning
 	}
-	a.Title = truncateRunes(plain(a.Title, false), MaxAnnotationTitleChars)
+	a.Title = sticky.TruncateRunes(plain(a.Title, false), MaxAnnotationTitleChars)
 	a.Message = truncateBytes(plain(a.Message, true), MaxAnnotationBytes)
 	if strings.TrimSpace(a.Message) == "" {
 		// message is required.
@@ -362,5 +364,5 @@ func fitOutput(s string) string {
 	if utf8.RuneCountInString(s) <= MaxOutputChars {
 		return s
 	}
-	return atLineEnd(truncateRunes(s, MaxOutputChars-utf8.RuneCountInString(outputTrimmedNote))) + outputTrimmedNote
+	return sticky.AtLineEnd(sticky.TruncateRunes(s, MaxOutputChars-utf8.RuneCountInString(outputTrimmedNote))) + outputTrimmedNote
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cortex-gate/cortex-gate/publish/internal/sticky"
 
@@ -112,40 +111,7 @@ func sameBody(a, b string) bool {
 // fitComment cuts body to GitHub's limit, at a line end where one is near,
 // and puts the marker back at the top if the cut took it.
 func fitComment(body, marker string) string {
-	if utf8.RuneCountInString(body) <= MaxCommentChars {
-		return body
-	}
-	keep := MaxCommentChars - utf8.RuneCountInString(commentTrimmedNote)
-	head := marker + "\n"
-	cut := truncateRunes(body, keep)
-	if !strings.Contains(cut, marker) {
-		cut = head + truncateRunes(body, keep-utf8.RuneCountInString(head))
-	}
-	return atLineEnd(cut) + commentTrimmedNote
-}
-
-// truncateRunes is the first n runes of s.
-func truncateRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
-}
-
-// atLineEnd drops a trailing partial line, so a table row or a link is not
-// left half written, unless that would throw away much of the text.
-func atLineEnd(s string) string {
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 && len(s)-i < 4096 {
-		return s[:i+1]
-	}
-	return s
+	return sticky.Fit(body, marker, MaxCommentChars, commentTrimmedNote)
 }
 
 // ownComment reports whether the token's user wrote cm. Logins are

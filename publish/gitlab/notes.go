@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/cortex-gate/cortex-gate/publish/internal/sticky"
 )
@@ -149,31 +148,5 @@ func sameBody(a, b string) bool {
 
 // fitNote cuts body to GitLab's limit, at a line end, keeping the marker.
 func fitNote(body, marker string) string {
-	if utf8.RuneCountInString(body) <= MaxNoteChars {
-		return body
-	}
-	keep := MaxNoteChars - utf8.RuneCountInString(noteTrimmedNote)
-	cut := truncateRunes(body, keep)
-	if !strings.Contains(cut, marker) {
-		head := marker + "\n"
-		cut = head + truncateRunes(body, keep-utf8.RuneCountInString(head))
-	}
-	if i := strings.LastIndexByte(cut, '\n'); i >= 0 && len(cut)-i < 4096 {
-		cut = cut[:i+1]
-	}
-	return cut + noteTrimmedNote
-}
-
-func truncateRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
+	return sticky.Fit(body, marker, MaxNoteChars, noteTrimmedNote)
 }
